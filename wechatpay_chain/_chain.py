@@ -1,0 +1,165 @@
+"""The chain: attribute, `chain()` and `[]` access that builds a URI template segment by segment.
+
+`client.v3.papay.insuranceSign.planId._plan_id_` and `client["v3/papay/insurance-sign/plan-id/{plan_id}"]`
+are the same node. Attribute names map to segments:
+- `_name_` is the placeholder `{name}`;
+- one trailing underscore is dropped (`global_`, `delete_`: Python keywords and the verbs);
+- camelCase becomes kebab-case (`insuranceSign` -> `insurance-sign`).
+String forms are taken literally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Coroutine, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol, overload
+
+if TYPE_CHECKING:
+    from ._models import Response
+    from ._template import Query
+
+_CAPITAL = re.compile(r"[A-Z]")
+
+
+class Sender(Protocol):
+    """What a chain node hands its calls to (the client)."""
+
+    async def send(
+        self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]
+    ) -> Response:
+        """Build, sign, send and verify one call."""
+        ...
+
+
+def segment(name: str) -> str:
+    """The path segment an attribute name stands for; AttributeError for private names."""
+    if len(name) > 2 and name[0] == "_" and name[-1] == "_" and name[1] != "_":
+        return "{" + name[1:-1] + "}"
+    if name[:1] == "_" or not name:
+        raise AttributeError(name)
+    if name[-1] == "_":
+        name = name[:-1]
+    head, tail = name[:1], name[1:]
+    return head.lower() + _CAPITAL.sub(lambda m: "-" + m.group().lower(), tail)
+
+
+def join(base: str, path: str) -> str:
+    """Append a literal path to a template."""
+    path = path.lstrip("/")
+    if not base:
+        return path
+    if not path:
+        return base
+    return base + path if base.endswith("/") else base + "/" + path
+
+
+class Verb(Protocol):
+    """The signature shared by the five HTTP verbs of a chain node."""
+
+    def __call__(
+        self,
+        *,
+        json: Any = None,
+        query: Query | None = None,
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+        timeout: Any = None,
+        **placeholders: str | int,
+    ) -> Coroutine[Any, Any, Response]:
+        """Fill the placeholders, then build, sign, send and verify the call."""
+        ...
+
+
+class _Verb:
+    """Descriptor giving each node its bound `get`/`post`/... callables."""
+
+    __slots__ = ("method",)
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    @overload
+    def __get__(self, node: None, owner: type) -> _Verb: ...
+    @overload
+    def __get__(self, node: Chain, owner: type) -> Verb: ...
+    def __get__(self, node: Chain | None, owner: type) -> _Verb | Verb:
+        if node is None:
+            return self
+        return partial(node._call, self.method)
+
+
+class Chain:
+    """A node of the chain: its URI template, and the HTTP verbs to call it."""
+
+    # Children are cached as instance attributes, so a repeated hop is a plain attribute read.
+    __slots__ = ("__dict__", "_sender", "_template")
+    _sender: Sender
+    _template: str
+
+    def __init__(self, sender: Sender, template: str = "") -> None:
+        object.__setattr__(self, "_sender", sender)
+        object.__setattr__(self, "_template", template)
+
+    def __getattr__(self, name: str) -> Chain:
+        child = Chain(self._sender, join(self._template, segment(name)))
+        object.__setattr__(self, name, child)
+        return child
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"chain nodes are read-only (tried to set {name!r})")
+
+    def __getitem__(self, path: str) -> Chain:
+        if not isinstance(path, str):
+            raise TypeError(f"a chain path is a str, got {type(path).__name__}")
+        return Chain(self._sender, join(self._template, path))
+
+    def chain(self, path: str) -> Chain:
+        """The node for a literal path below this one (`node.chain("a/{b}")` == `node["a/{b}"]`)."""
+        return self[path]
+
+    def __str__(self) -> str:
+        return self._template
+
+    def __repr__(self) -> str:
+        return f"<Chain {self._template!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Chain) and other._template == self._template
+
+    def __hash__(self) -> int:
+        return hash(self._template)
+
+    async def _call(
+        self,
+        method: str,
+        *,
+        json: Any = None,
+        query: Query | None = None,
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+        timeout: Any = None,
+        **placeholders: str | int,
+    ) -> Response:
+        options = {
+            "json": json,
+            "query": query,
+            "body": body,
+            "headers": headers,
+            "base_url": base_url,
+            "timeout": timeout,
+        }
+        return await self._sender.send(method, self._template, placeholders, options)
+
+    get = _Verb("GET")
+    """GET this template: `await node.get(placeholder=value, query={...})`."""
+    post = _Verb("POST")
+    """POST to this template: `await node.post(placeholder=value, json={...})`."""
+    put = _Verb("PUT")
+    """PUT to this template."""
+    patch = _Verb("PATCH")
+    """PATCH this template."""
+    delete = _Verb("DELETE")
+    """DELETE this template."""

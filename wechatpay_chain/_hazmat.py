@@ -1,0 +1,89 @@
+"""Cryptographic primitives of the WeChat Pay protocol, with no knowledge of HTTP or clients.
+
+Everything here works on bytes and key objects; the friendly layers (signing, verification,
+notifications, sensitive fields) build on these functions and never call `cryptography` directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+__all__ = [
+    "aead_decrypt",
+    "aead_encrypt",
+    "nonce",
+    "oaep_decrypt",
+    "oaep_encrypt",
+    "rsa_sign",
+    "rsa_verify",
+]
+
+_BASE62 = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# Bytes below 248 (= 4 * 62) map onto the alphabet evenly; larger ones are drawn again.
+_UNBIASED_LIMIT = 248
+_SHA256 = hashes.SHA256()
+_PKCS1 = padding.PKCS1v15()
+
+
+def nonce(length: int = 32) -> str:
+    """A random string of `length` base62 characters, free of modulo bias."""
+    out = bytearray()
+    while len(out) < length:
+        out += bytes(_BASE62[b % 62] for b in os.urandom(length + 8) if b < _UNBIASED_LIMIT)
+    return out[:length].decode("ascii")
+
+
+def rsa_sign(key: RSAPrivateKey, message: bytes) -> str:
+    """Base64 of the RSA PKCS#1 v1.5 SHA-256 signature of `message`."""
+    return base64.b64encode(key.sign(message, _PKCS1, _SHA256)).decode("ascii")
+
+
+def rsa_verify(key: RSAPublicKey, message: bytes, signature: str | bytes) -> bool:
+    """Whether `signature` (base64) is a valid RSA PKCS#1 v1.5 SHA-256 signature of `message`."""
+    try:
+        raw = base64.b64decode(signature, validate=True)
+        key.verify(raw, message, _PKCS1, _SHA256)
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _oaep(sha256: bool) -> padding.OAEP:
+    algorithm: hashes.HashAlgorithm = hashes.SHA256() if sha256 else hashes.SHA1()
+    return padding.OAEP(mgf=padding.MGF1(algorithm), algorithm=algorithm, label=None)
+
+
+def oaep_encrypt(key: RSAPublicKey, plaintext: bytes, *, sha256: bool = False) -> str:
+    """Base64 of RSA-OAEP encryption (SHA-1 by default, as WeChat Pay expects)."""
+    return base64.b64encode(key.encrypt(plaintext, _oaep(sha256))).decode("ascii")
+
+
+def oaep_decrypt(key: RSAPrivateKey, ciphertext: str | bytes, *, sha256: bool = False) -> bytes:
+    """Decrypt a base64 RSA-OAEP ciphertext; raises ValueError when it does not decrypt."""
+    try:
+        return key.decrypt(base64.b64decode(ciphertext, validate=True), _oaep(sha256))
+    except binascii.Error as exc:
+        raise ValueError("ciphertext is not valid base64") from exc
+
+
+def aead_encrypt(key: bytes, nonce: str, associated_data: str, plaintext: bytes) -> str:
+    """AEAD_AES_256_GCM as WeChat Pay uses it: base64(ciphertext || 16-byte tag)."""
+    sealed = AESGCM(key).encrypt(nonce.encode(), plaintext, associated_data.encode())
+    return base64.b64encode(sealed).decode("ascii")
+
+
+def aead_decrypt(key: bytes, nonce: str, associated_data: str, ciphertext: str) -> bytes:
+    """Open an AEAD_AES_256_GCM resource; raises ValueError when the tag or encoding is wrong."""
+    try:
+        sealed = base64.b64decode(ciphertext, validate=True)
+        return AESGCM(key).decrypt(nonce.encode(), sealed, associated_data.encode())
+    except (InvalidTag, binascii.Error) as exc:
+        raise ValueError("AEAD_AES_256_GCM authentication failed") from exc

@@ -1,0 +1,180 @@
+"""The emulator's key material: a merchant, a platform certificate, a WeChat Pay public key."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.x509.oid import NameOID
+
+from .._hazmat import nonce
+
+
+def new_rsa_key() -> RSAPrivateKey:
+    """A fresh RSA-2048 key."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def self_signed(key: RSAPrivateKey, common_name: str, *, days: int = 1825) -> x509.Certificate:
+    """A self-signed certificate for `key` with a random serial (WeChat Pay serials are hex)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def serial_hex(certificate: x509.Certificate) -> str:
+    """A certificate serial as WeChat Pay writes it: upper-case hex."""
+    return f"{certificate.serial_number:X}"
+
+
+def private_pem(key: RSAPrivateKey) -> bytes:
+    """PKCS#8 PEM of a private key."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def public_pem(key: RSAPrivateKey) -> bytes:
+    """SubjectPublicKeyInfo PEM of the public half of a key."""
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def cert_pem(certificate: x509.Certificate) -> bytes:
+    """PEM of a certificate."""
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+@dataclass(slots=True)
+class PlatformCertificate:
+    """One platform certificate of the emulated WeChat Pay, with its private key."""
+
+    key: RSAPrivateKey = field(repr=False)
+    certificate: x509.Certificate
+
+    @property
+    def serial(self) -> str:
+        """The certificate's hex serial."""
+        return serial_hex(self.certificate)
+
+    @classmethod
+    def generate(cls) -> PlatformCertificate:
+        """A new platform key and certificate."""
+        key = new_rsa_key()
+        return cls(key, self_signed(key, "Tenpay.com Root CA (emulated)"))
+
+
+@dataclass(slots=True)
+class Credentials:
+    """Everything both sides need: the merchant's keys and the emulated platform's keys."""
+
+    mchid: str
+    merchant_key: RSAPrivateKey = field(repr=False)
+    merchant_certificate: x509.Certificate
+    platform: list[PlatformCertificate]  # oldest first; the last one signs by default
+    public_key: RSAPrivateKey = field(repr=False)
+    public_key_id: str
+    apiv3_key: str = field(repr=False)
+
+    @property
+    def serial(self) -> str:
+        """The merchant API certificate serial."""
+        return serial_hex(self.merchant_certificate)
+
+    @property
+    def platform_serial(self) -> str:
+        """The serial of the newest platform certificate."""
+        return self.platform[-1].serial
+
+    @classmethod
+    def generate(cls, mchid: str = "1900000109") -> Credentials:
+        """Fresh keys for a merchant and a platform."""
+        merchant_key = new_rsa_key()
+        return cls(
+            mchid=mchid,
+            merchant_key=merchant_key,
+            merchant_certificate=self_signed(merchant_key, f"{mchid} (emulated merchant)"),
+            platform=[PlatformCertificate.generate()],
+            public_key=new_rsa_key(),
+            public_key_id="PUB_KEY_ID_01" + "".join(secrets.choice("0123456789") for _ in range(20)),
+            apiv3_key=nonce(32),
+        )
+
+    def rotate(self) -> PlatformCertificate:
+        """Issue a new platform certificate; the old ones stay valid until they expire."""
+        fresh = PlatformCertificate.generate()
+        self.platform.append(fresh)
+        return fresh
+
+    def save(self, directory: Path) -> dict[str, str]:
+        """Write the keys as PEM files plus `credentials.json`; returns the file map."""
+        directory.mkdir(parents=True, exist_ok=True)
+        files = {
+            "private_key_file": ("apiclient_key.pem", private_pem(self.merchant_key)),
+            "merchant_cert_file": ("apiclient_cert.pem", cert_pem(self.merchant_certificate)),
+            "platform_cert_file": (
+                f"wechatpay_{self.platform_serial}.pem",
+                cert_pem(self.platform[-1].certificate),
+            ),
+            "platform_key_file": ("platform_key.pem", private_pem(self.platform[-1].key)),
+            "public_key_file": ("pub_key.pem", public_pem(self.public_key)),
+            "public_key_private_file": ("pub_key_private.pem", private_pem(self.public_key)),
+        }
+        paths: dict[str, str] = {}
+        for label, (name, data) in files.items():
+            path = directory / name
+            path.write_bytes(data)
+            paths[label] = str(path.resolve())
+        meta = {"mchid": self.mchid, "public_key_id": self.public_key_id, "apiv3_key": self.apiv3_key}
+        (directory / "credentials.json").write_text(json.dumps(meta, indent=2))
+        return paths
+
+    @classmethod
+    def load(cls, directory: Path) -> Credentials:
+        """Read keys written by `save`."""
+        meta = json.loads((directory / "credentials.json").read_text())
+        merchant_key = serialization.load_pem_private_key(
+            (directory / "apiclient_key.pem").read_bytes(), None
+        )
+        platform_key = serialization.load_pem_private_key((directory / "platform_key.pem").read_bytes(), None)
+        public_key = serialization.load_pem_private_key(
+            (directory / "pub_key_private.pem").read_bytes(), None
+        )
+        cert_files = sorted(directory.glob("wechatpay_*.pem"))
+        if not (
+            isinstance(merchant_key, RSAPrivateKey)
+            and isinstance(platform_key, RSAPrivateKey)
+            and isinstance(public_key, RSAPrivateKey)
+            and cert_files
+        ):
+            raise ValueError(f"{directory} does not hold emulator credentials")
+        return cls(
+            mchid=meta["mchid"],
+            merchant_key=merchant_key,
+            merchant_certificate=x509.load_pem_x509_certificate(
+                (directory / "apiclient_cert.pem").read_bytes()
+            ),
+            platform=[
+                PlatformCertificate(platform_key, x509.load_pem_x509_certificate(cert_files[-1].read_bytes()))
+            ],
+            public_key=public_key,
+            public_key_id=meta["public_key_id"],
+            apiv3_key=meta["apiv3_key"],
+        )
