@@ -35,9 +35,7 @@ def _split_base(base_url: str) -> tuple[str, str]:
     """(origin, path prefix ending in '/') of a base URL; ConfigurationError when unusable."""
     scheme, sep, rest = base_url.partition("://")
     if scheme not in ("http", "https") or not sep or not rest or rest.startswith("/"):
-        raise ConfigurationError(
-            f"base_url {base_url!r} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}"
-        )
+        raise ConfigurationError(f"base_url {base_url!r} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}")
     if "?" in rest or "#" in rest:
         raise ConfigurationError(f"base_url {base_url!r} cannot carry a query or fragment")
     host, slash, prefix = rest.partition("/")
@@ -165,9 +163,7 @@ class Client:
         parsed = parse(template)
         path = parsed.expand(values)
         if path.startswith("v2/"):
-            raise ConfigurationError(
-                f"{template!r} is an APIv2 endpoint; this version of wechatpay_chain speaks APIv3"
-            )
+            raise ConfigurationError(f"{template!r} is an APIv2 endpoint; this version of wechatpay_chain speaks APIv3")
         origin, prefix = _split_base(_base(options.get("base_url")) or self.base_url)
         query = encode_query(parsed.query, options.get("query"))
         target = prefix + path + ("?" + query if query else "")
@@ -205,9 +201,7 @@ def _base(value: str | None) -> str | None:
     return value if value.endswith("/") else value + "/"
 
 
-def _body(
-    method: str, template: str, json: Any, body: bytes | str | None, headers: CIMultiDict[str]
-) -> bytes:
+def _body(method: str, template: str, json: Any, body: bytes | str | None, headers: CIMultiDict[str]) -> bytes:
     if json is not None and body is not None:
         raise ConfigurationError(f"{method} {template}: pass json= or body=, not both")
     if json is not None:
@@ -228,7 +222,6 @@ def _apiv3_key(value: str | bytes | None) -> bytes | None:
     key = value.encode() if isinstance(value, str) else bytes(value)
     if len(key) != 32:
         raise ConfigurationError(
-            f"apiv3_key must be the 32-character APIv3 key set in the merchant platform "
-            f"(got {len(key)} characters)"
+            f"apiv3_key must be the 32-character APIv3 key set in the merchant platform (got {len(key)} characters)"
         )
     return key

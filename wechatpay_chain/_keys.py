@@ -75,9 +75,7 @@ def load_private_key(
     except TypeError:
         raise _fail(param, "the key is encrypted: pass its passphrase", PRIVATE_FORMS) from None
     except (ValueError, UnicodeError):
-        raise _fail(
-            param, "the data is not a valid private key (or the passphrase is wrong)", PRIVATE_FORMS
-        ) from None
+        raise _fail(param, "the data is not a valid private key (or the passphrase is wrong)", PRIVATE_FORMS) from None
     if not isinstance(key, RSAPrivateKey):
         raise _fail(param, f"WeChat Pay needs an RSA key, got {type(key).__name__}", PRIVATE_FORMS)
     return key

@@ -48,8 +48,7 @@ class Template:
     def _encode(self, name: str, value: object) -> str:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise TemplateError(
-                f"placeholder {{{name}}} of template {self.source!r} takes a str or int, "
-                f"got {type(value).__name__}"
+                f"placeholder {{{name}}} of template {self.source!r} takes a str or int, got {type(value).__name__}"
             )
         text = str(value)
         if not text:

@@ -61,9 +61,7 @@ class Verifier:
         self._clock = clock
         self.window = window
 
-    async def check(
-        self, headers: Mapping[str, str], body: bytes, *, response: Response | None = None
-    ) -> str:
+    async def check(self, headers: Mapping[str, str], body: bytes, *, response: Response | None = None) -> str:
         """Verify `Wechatpay-*` headers over `body`; returns the serial that signed it."""
         timestamp = _required(headers, "Wechatpay-Timestamp", response)
         nonce = _required(headers, "Wechatpay-Nonce", response)

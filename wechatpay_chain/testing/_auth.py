@@ -66,9 +66,7 @@ def authenticate(
         raise AuthError(f"timestamp is {int(skew)} s away from the server clock (limit {CLOCK_WINDOW} s)")
     message = signing_message(method, target, fields["timestamp"], fields["nonce_str"], signed_body)
     if not _hazmat.rsa_verify(merchant.key, message, fields["signature"]):
-        raise AuthError(
-            "signature does not verify over the method, target, timestamp, nonce and body received"
-        )
+        raise AuthError("signature does not verify over the method, target, timestamp, nonce and body received")
     return merchant
 
 

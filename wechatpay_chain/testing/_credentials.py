@@ -52,9 +52,7 @@ def private_pem(key: RSAPrivateKey) -> bytes:
 
 def public_pem(key: RSAPrivateKey) -> bytes:
     """SubjectPublicKeyInfo PEM of the public half of a key."""
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def cert_pem(certificate: x509.Certificate) -> bytes:
@@ -150,13 +148,9 @@ class Credentials:
     def load(cls, directory: Path) -> Credentials:
         """Read keys written by `save`."""
         meta = json.loads((directory / "credentials.json").read_text())
-        merchant_key = serialization.load_pem_private_key(
-            (directory / "apiclient_key.pem").read_bytes(), None
-        )
+        merchant_key = serialization.load_pem_private_key((directory / "apiclient_key.pem").read_bytes(), None)
         platform_key = serialization.load_pem_private_key((directory / "platform_key.pem").read_bytes(), None)
-        public_key = serialization.load_pem_private_key(
-            (directory / "pub_key_private.pem").read_bytes(), None
-        )
+        public_key = serialization.load_pem_private_key((directory / "pub_key_private.pem").read_bytes(), None)
         cert_files = sorted(directory.glob("wechatpay_*.pem"))
         if not (
             isinstance(merchant_key, RSAPrivateKey)
@@ -168,12 +162,8 @@ class Credentials:
         return cls(
             mchid=meta["mchid"],
             merchant_key=merchant_key,
-            merchant_certificate=x509.load_pem_x509_certificate(
-                (directory / "apiclient_cert.pem").read_bytes()
-            ),
-            platform=[
-                PlatformCertificate(platform_key, x509.load_pem_x509_certificate(cert_files[-1].read_bytes()))
-            ],
+            merchant_certificate=x509.load_pem_x509_certificate((directory / "apiclient_cert.pem").read_bytes()),
+            platform=[PlatformCertificate(platform_key, x509.load_pem_x509_certificate(cert_files[-1].read_bytes()))],
             public_key=public_key,
             public_key_id=meta["public_key_id"],
             apiv3_key=meta["apiv3_key"],

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import orjson
 from aiohttp import web
-from multidict import CIMultiDictProxy, MultiDictProxy
+from multidict import CIMultiDictProxy, MultiMapping
 
 from .._client import Client
 from ._auth import AuthError, Merchant, authenticate, multipart_meta, sign_answer
@@ -32,7 +32,7 @@ class Incoming:
     target: str  # raw path and query as received
     path: str  # raw path, still percent-encoded, without the query
     segments: tuple[str, ...]  # decoded path segments
-    query: MultiDictProxy[str]
+    query: MultiMapping[str]
     headers: CIMultiDictProxy[str]
     body: bytes
 
@@ -139,8 +139,7 @@ class Emulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        sockets = site._server.sockets if site._server else ()  # type: ignore[union-attr]
-        self.port = sockets[0].getsockname()[1]
+        self.port = int(self._runner.addresses[0][1])
         return self
 
     async def close(self) -> None:
@@ -166,7 +165,7 @@ class Emulator:
     # -- what clients need ----------------------------------------------------------------
 
     def certs(self) -> dict[str, Any]:
-        """The `certs` map a client of this emulator needs (public key, and certificates unless public-key-only)."""
+        """The `certs` map a client needs: the public key, and the certificates unless public-key-only."""
         creds = self.credentials
         out: dict[str, Any] = {creds.public_key_id: creds.public_key.public_key()}
         if not self.public_key_only:
@@ -331,9 +330,7 @@ class Emulator:
 
     def _sign(self, request: web.Request, body: bytes, faults: Mapping[str, Fault]) -> dict[str, str]:
         serial, key = self._signing_key(request.headers.get("Wechatpay-Serial"))
-        timestamp = int(
-            self.now() + float(faults["skew"].params.get("seconds", 600) if "skew" in faults else 0)
-        )
+        timestamp = int(self.now() + float(faults["skew"].params.get("seconds", 600) if "skew" in faults else 0))
         signed = sign_answer(key, serial, body, timestamp)
         if "bad_signature" in faults:
             other = sign_answer(key, serial, body + b"x", timestamp)
