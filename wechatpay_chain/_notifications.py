@@ -1,0 +1,258 @@
+"""Webhook notifications: verify the raw body, decrypt the resource, process each id once.
+
+`parse` answers "is this notification genuine, and what does it say"; `processing` answers "has it
+been handled already". The framework adapters in `_webhooks` combine the two.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+
+import orjson
+from multidict import CIMultiDict
+
+from . import _hazmat
+from ._errors import ConfigurationError, DuplicateNotificationError, NotificationError, SignatureError
+from ._events import Event, event_for
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+ALGORITHM = "AEAD_AES_256_GCM"
+DEFAULT_SEEN_IDS = 10_000
+
+# A Mapping (aiohttp, Starlette, a dict) or ASGI's raw `[(b"name", b"value"), …]`.
+HeadersInput = Union[Mapping[str, str], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]  # noqa: UP007
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One verified, decrypted notification: the envelope's fields, the resource and its typed event."""
+
+    id: str
+    create_time: str
+    event_type: str
+    resource_type: str
+    summary: str
+    original_type: str
+    resource: dict[str, Any]  # the decrypted resource
+    event: Event  # the typed view of `resource` (GenericEvent for untyped event types)
+    serial: str  # the platform certificate serial or public key id that signed it
+    envelope: dict[str, Any] = field(repr=False)  # the envelope as received, ciphertext included
+    body: bytes = field(repr=False)  # the raw body, byte for byte
+
+
+@runtime_checkable
+class SeenIds(Protocol):
+    """Where processed notification ids are remembered (implement it over Redis or a table to share it)."""
+
+    async def seen(self, notification_id: str) -> bool:
+        """Whether this id was processed already."""
+        ...
+
+    async def add(self, notification_id: str) -> None:
+        """Remember that this id was processed."""
+        ...
+
+
+class MemorySeenIds:
+    """The default store: the most recent `maxsize` ids of this process, least recently seen evicted first."""
+
+    def __init__(self, maxsize: int = DEFAULT_SEEN_IDS) -> None:
+        if maxsize < 1:
+            raise ConfigurationError(f"MemorySeenIds(maxsize={maxsize}) must hold at least one id")
+        self.maxsize = maxsize
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    async def seen(self, notification_id: str) -> bool:
+        """Whether this id is held; a hit keeps it longer."""
+        if notification_id not in self._ids:
+            return False
+        self._ids.move_to_end(notification_id)
+        return True
+
+    async def add(self, notification_id: str) -> None:
+        """Hold this id, evicting the least recently seen beyond `maxsize`."""
+        self._ids[notification_id] = None
+        self._ids.move_to_end(notification_id)
+        while len(self._ids) > self.maxsize:
+            self._ids.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class NotificationParser:
+    """Verifies and decrypts a client's notifications and remembers which ids were processed.
+
+    `seen_ids`: True (default) for an in-memory store of the last 10,000 ids, False for no replay
+    protection, or your own `SeenIds` store (shared between processes, persistent…).
+    """
+
+    def __init__(self, client: Client, *, seen_ids: SeenIds | bool = True) -> None:
+        key = client._apiv3_key
+        if key is None:
+            raise ConfigurationError(
+                "notifications need the APIv3 key to decrypt their resource: "
+                "create the client with Client(..., apiv3_key='<the 32-character APIv3 key>')"
+            )
+        self.client = client
+        self._key = key
+        self.seen_ids: SeenIds | None = _store(seen_ids)
+        self._in_flight: set[str] = set()
+
+    async def parse(self, headers: HeadersInput, body: bytes) -> Notification:
+        """Verify the signed raw `body`, then decrypt its resource; raises NotificationError naming the check."""
+        raw = raw_body(body)
+        fields = _headers(headers)
+        try:
+            serial = await self.client.verifier.check(fields, raw)
+        except SignatureError as exc:
+            raise NotificationError(
+                f"notification signature check failed: {exc}", check=exc.check, status=401
+            ) from None
+        envelope = _envelope(raw)
+        notification_id = envelope["id"]
+        resource = self._decrypt(notification_id, envelope["resource"])
+        event_type = envelope["event_type"]
+        return Notification(
+            id=notification_id,
+            create_time=_text(envelope, "create_time"),
+            event_type=event_type,
+            resource_type=_text(envelope, "resource_type"),
+            summary=_text(envelope, "summary"),
+            original_type=_text(envelope["resource"], "original_type"),
+            resource=resource,
+            event=event_for(event_type, resource),
+            serial=serial,
+            envelope=envelope,
+            body=raw,
+        )
+
+    @asynccontextmanager
+    async def processing(self, notification: Notification) -> AsyncIterator[Notification]:
+        """Run the block once per notification id; the id is recorded only when the block succeeds.
+
+        Raises DuplicateNotificationError when the id was processed already (acknowledge it) and
+        NotificationError (status 503) while another delivery of the same id is in progress.
+        """
+        notification_id = notification.id
+        if notification_id in self._in_flight:
+            raise NotificationError(
+                f"notification {notification_id!r} is being processed by another delivery",
+                check="in-flight",
+                status=503,
+                notification_id=notification_id,
+            )
+        self._in_flight.add(notification_id)
+        try:
+            if self.seen_ids is not None and await self.seen_ids.seen(notification_id):
+                raise DuplicateNotificationError(notification_id, notification.event_type)
+            yield notification
+            if self.seen_ids is not None:
+                await self.seen_ids.add(notification_id)
+        finally:
+            self._in_flight.discard(notification_id)
+
+    def _decrypt(self, notification_id: str, resource: Mapping[str, Any]) -> dict[str, Any]:
+        algorithm = resource.get("algorithm")
+        if algorithm != ALGORITHM:
+            raise NotificationError(
+                f"resource.algorithm {algorithm!r} is not supported (expected {ALGORITHM})",
+                check="algorithm",
+                notification_id=notification_id,
+            )
+        ciphertext, nonce = resource.get("ciphertext"), resource.get("nonce")
+        associated_data = resource.get("associated_data") or ""
+        if not (isinstance(ciphertext, str) and isinstance(nonce, str) and isinstance(associated_data, str)):
+            raise NotificationError(
+                "resource needs string ciphertext, nonce and associated_data",
+                check="envelope",
+                notification_id=notification_id,
+            )
+        try:
+            plaintext = _hazmat.aead_decrypt(self._key, nonce, associated_data, ciphertext)
+        except ValueError:
+            # The signature held, so WeChat Pay sent this: the likely cause is the wrong APIv3 key here.
+            raise NotificationError(
+                "resource does not decrypt (AEAD_AES_256_GCM tag mismatch): check the client's apiv3_key",
+                check="decrypt",
+                status=500,
+                notification_id=notification_id,
+            ) from None
+        return _resource(notification_id, plaintext)
+
+    def __repr__(self) -> str:
+        return f"<NotificationParser mchid={self.client.mchid!r} seen_ids={type(self.seen_ids).__name__}>"
+
+
+async def parse_notification(client: Client, headers: HeadersInput, body: bytes) -> Notification:
+    """Verify and decrypt one notification with `client`'s keys (no replay protection)."""
+    return await NotificationParser(client, seen_ids=False).parse(headers, body)
+
+
+def _store(seen_ids: SeenIds | bool) -> SeenIds | None:
+    if seen_ids is True:
+        return MemorySeenIds()
+    if seen_ids is False:
+        return None
+    if not isinstance(seen_ids, SeenIds):
+        raise ConfigurationError("seen_ids must be True, False or an object with async seen(id) and add(id)")
+    return seen_ids
+
+
+def raw_body(body: object) -> bytes:
+    """The body as bytes; ConfigurationError for text or parsed JSON, which cannot be verified."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    raise ConfigurationError(
+        f"pass the raw request body as bytes (aiohttp: await request.read(), Starlette: await request.body()), "
+        f"not {type(body).__name__}: the signature covers the exact bytes WeChat Pay sent"
+    )
+
+
+def _headers(headers: HeadersInput) -> CIMultiDict[str]:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return CIMultiDict((_latin1(name), _latin1(value)) for name, value in items)
+
+
+def _latin1(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _envelope(body: bytes) -> dict[str, Any]:
+    try:
+        envelope = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise NotificationError("the notification body is not JSON", check="envelope") from None
+    if not isinstance(envelope, dict):
+        raise NotificationError("the notification body is not a JSON object", check="envelope")
+    for name in ("id", "event_type"):
+        if not isinstance(envelope.get(name), str) or not envelope[name]:
+            raise NotificationError(f"the notification has no {name}", check="envelope")
+    if not isinstance(envelope.get("resource"), dict):
+        raise NotificationError(
+            "the notification has no resource object", check="envelope", notification_id=envelope["id"]
+        )
+    return envelope
+
+
+def _resource(notification_id: str, plaintext: bytes) -> dict[str, Any]:
+    try:
+        resource = orjson.loads(plaintext)
+    except orjson.JSONDecodeError:
+        resource = None
+    if not isinstance(resource, dict):
+        raise NotificationError(
+            "the decrypted resource is not a JSON object", check="resource", notification_id=notification_id
+        )
+    return resource
+
+
+def _text(mapping: Mapping[str, Any], name: str) -> str:
+    value = mapping.get(name)
+    return value if isinstance(value, str) else ""

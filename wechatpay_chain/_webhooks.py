@@ -1,0 +1,159 @@
+"""Notification endpoints for web frameworks: aiohttp.web, any ASGI app (Starlette, FastAPI), or by hand.
+
+Every adapter answers the way WeChat Pay expects: 204 once the handler succeeded (or for a
+notification already processed, so WeChat Pay stops retrying it), and 4xx/5xx with
+`{"code":"FAIL","message":…}` when a check fails or the handler raises, so WeChat Pay retries.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+from ._errors import ConfigurationError, DuplicateNotificationError, NotificationError
+from ._notifications import HeadersInput, Notification, NotificationParser, SeenIds, raw_body
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+logger = logging.getLogger("wechatpay_chain")
+
+# The business handler: `async def on_event(notification) -> None` (a plain function works too).
+OnEvent = Callable[[Notification], object]
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+ACKNOWLEDGED = 204
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def _fail(message: str) -> bytes:
+    return orjson.dumps({"code": "FAIL", "message": message})
+
+
+class WebhookEndpoint:
+    """A framework-neutral notification endpoint: `status, body = await endpoint.respond(headers, raw_body)`.
+
+    Pass a `Client` (the endpoint makes its own parser with `seen_ids`) or a `NotificationParser`
+    to share one replay store between endpoints. A non-empty answer body is JSON.
+    """
+
+    def __init__(
+        self, client: Client | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True
+    ) -> None:
+        if not callable(on_event):
+            raise ConfigurationError("on_event must be a function taking the Notification (async or not)")
+        self.parser = (
+            client if isinstance(client, NotificationParser) else NotificationParser(client, seen_ids=seen_ids)
+        )
+        self.on_event = on_event
+
+    async def respond(self, headers: HeadersInput, body: bytes) -> tuple[int, bytes]:
+        """Verify, decrypt and hand one notification to `on_event`; returns the HTTP status and body to answer."""
+        raw = raw_body(body)  # a decoded body is the caller's bug: raise, don't answer 500 forever
+        notification: Notification | None = None
+        try:
+            notification = await self.parser.parse(headers, raw)
+            async with self.parser.processing(notification):
+                await self._call(notification)
+        except DuplicateNotificationError as exc:
+            logger.info(
+                "notification %s (%s) already processed; acknowledged again", exc.notification_id, exc.event_type
+            )
+            return exc.status, b""
+        except NotificationError as exc:
+            logger.warning("notification %s rejected (%s): %s", exc.notification_id or "-", exc.check, exc)
+            return exc.status, _fail(str(exc))
+        except Exception:
+            # The handler (or a store) failed: answer 500 so WeChat Pay delivers it again later.
+            ident = f"{notification.id} ({notification.event_type})" if notification else "-"
+            logger.exception("notification %s could not be processed; answered 500 so WeChat Pay retries", ident)
+            return 500, _fail("the notification could not be processed; it will be retried")
+        logger.debug("notification %s (%s) processed", notification.id, notification.event_type)
+        return ACKNOWLEDGED, b""
+
+    async def _call(self, notification: Notification) -> None:
+        result = self.on_event(notification)
+        if inspect.isawaitable(result):
+            await result
+
+
+def handler_for(
+    client: Client | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp.web handler: `app.router.add_post("/notify", handler_for(client, on_event))`."""
+    endpoint = WebhookEndpoint(client, on_event, seen_ids=seen_ids)
+
+    async def handle(request: web.Request) -> web.Response:
+        status, body = await endpoint.respond(request.headers, await request.read())
+        if not body:
+            return web.Response(status=status)
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    return handle
+
+
+class AsgiWebhook:
+    """An ASGI app answering notifications: `Route("/notify", asgi_app(client, on_event), methods=["POST"])`."""
+
+    def __init__(self, endpoint: WebhookEndpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await _lifespan(receive, send)
+        elif kind == "http":
+            await self._http(scope, receive, send)
+        else:
+            raise ConfigurationError(f"the notification endpoint serves HTTP only, not {kind!r}")
+
+    async def _http(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            await _answer(send, 405, _fail("notifications are POSTed"), [(b"allow", b"POST")])
+            return
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client went away; nobody is left to answer
+        status, payload = await self.endpoint.respond(scope.get("headers") or [], body)
+        await _answer(send, status, payload)
+
+
+def asgi_app(client: Client | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True) -> AsgiWebhook:
+    """An ASGI app for Starlette/FastAPI routes or mounts (or any ASGI server) that runs `on_event`."""
+    return AsgiWebhook(WebhookEndpoint(client, on_event, seen_ids=seen_ids))
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _answer(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    all_headers = (JSON_HEADERS if body else []) + (headers or [])
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    # Served on its own by an ASGI server, the endpoint has nothing to start or stop.
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
