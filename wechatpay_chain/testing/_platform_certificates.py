@@ -1,0 +1,99 @@
+"""The emulated platform's keys as the merchant meets them: `GET v3/certificates` and sensitive fields.
+
+The certificate list is what WeChat Pay sends: each certificate AEAD-encrypted with the APIv3 key
+(`associated_data: "certificate"`), the answer signed like any other. A public-key-only emulator
+answers 404 RESOURCE_NOT_EXISTS, as WeChat Pay does for merchants without certificates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .. import _hazmat
+from .._sensitive import decrypt
+from ._auth import sign_answer
+from ._credentials import Credentials, PlatformCertificate, cert_pem
+from ._notifications import rfc3339
+
+if TYPE_CHECKING:
+    from ._emulator import Answer, Emulator, Incoming
+
+PATH = "/v3/certificates"
+AAD = "certificate"
+NO_CERTIFICATES = (
+    "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥 "
+    "(no platform certificate: this merchant uses the WeChat Pay public key)"
+)
+
+
+def certificate_item(apiv3_key: str, platform: PlatformCertificate) -> dict[str, Any]:
+    """One entry of the `v3/certificates` list: the certificate sealed with the APIv3 key."""
+    nonce = _hazmat.nonce(12)
+    certificate = platform.certificate
+    return {
+        "serial_no": platform.serial,
+        "effective_time": rfc3339(certificate.not_valid_before_utc.timestamp()),
+        "expire_time": rfc3339(certificate.not_valid_after_utc.timestamp()),
+        "encrypt_certificate": {
+            "algorithm": "AEAD_AES_256_GCM",
+            "nonce": nonce,
+            "associated_data": AAD,
+            "ciphertext": _hazmat.aead_encrypt(apiv3_key.encode(), nonce, AAD, cert_pem(certificate)),
+        },
+    }
+
+
+def certificate_list(credentials: Credentials) -> dict[str, Any]:
+    """The `v3/certificates` body for every platform certificate the emulator has issued."""
+    return {"data": [certificate_item(credentials.apiv3_key, p) for p in credentials.platform]}
+
+
+def signed_list(credentials: Credentials, signer: PlatformCertificate, now: float) -> tuple[bytes, dict[str, str]]:
+    """The certificate list as raw bytes and the headers signing it with `signer`."""
+    body = orjson.dumps(certificate_list(credentials))
+    headers = {"Content-Type": "application/json", **sign_answer(signer.key, signer.serial, body, int(now))}
+    return body, headers
+
+
+def decrypt_sensitive(credentials: Credentials, serial: str, ciphertext: str, *, sha256: bool = False) -> str:
+    """Decrypt a field a merchant encrypted for the key `serial` names (a platform serial or the public key id)."""
+    if serial == credentials.public_key_id:
+        return decrypt(credentials.public_key, ciphertext, sha256=sha256)
+    for platform in credentials.platform:
+        if platform.serial == serial.upper():
+            return decrypt(platform.key, ciphertext, sha256=sha256)
+    raise ValueError(f"Wechatpay-Serial {serial!r} names no key of this emulator")
+
+
+def certificates_handler(emulator: Emulator) -> Callable[[Incoming], Awaitable[Answer | None]]:
+    """The emulator's `GET v3/certificates` handler."""
+    # Imported here: the emulator module imports this one to register the handler.
+    from ._emulator import Answer, error
+
+    async def handle(incoming: Incoming) -> Answer | None:
+        if incoming.method != "GET" or incoming.path != PATH:
+            return None
+        if emulator.public_key_only:
+            return error(404, "RESOURCE_NOT_EXISTS", NO_CERTIFICATES)
+        credentials = emulator.credentials
+        named = _older_certificate(credentials, incoming.headers.get("Wechatpay-Serial"))
+        if named is None:
+            return Answer(200, certificate_list(credentials))  # signed like any answer
+        # While a new certificate is rolled out, WeChat Pay keeps signing with the one the
+        # merchant still names, so a merchant that holds only the old one can verify the list.
+        body, headers = signed_list(credentials, named, emulator.now())
+        return Answer(200, body, headers)
+
+    return handle
+
+
+def _older_certificate(credentials: Credentials, serial: str | None) -> PlatformCertificate | None:
+    if not serial:
+        return None
+    for platform in credentials.platform[:-1]:
+        if platform.serial == serial.upper():
+            return platform
+    return None
