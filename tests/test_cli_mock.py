@@ -1,0 +1,198 @@
+"""`wechatpay-chain mock`: started as a real process, read like another language's test suite would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from wechatpay_chain import ApiError, Client
+from wechatpay_chain._cli import main
+from wechatpay_chain._cli._mock import FIELDS
+
+START_TIMEOUT = 30.0  # generous: a cold interpreter on a busy CI box, plus RSA key generation
+STOP_TIMEOUT = 10.0
+
+
+class Mock:
+    """A running `mock` process and the JSON line it printed."""
+
+    def __init__(self, process: asyncio.subprocess.Process, info: dict[str, Any]) -> None:
+        self.process = process
+        self.info = info
+
+    async def stop(self, signum: int = signal.SIGINT) -> tuple[int, str]:
+        """Send `signum`; return the exit code and what the process wrote to stderr."""
+        self.process.send_signal(signum)
+        _, stderr = await asyncio.wait_for(self.process.communicate(), STOP_TIMEOUT)
+        assert self.process.returncode is not None
+        return self.process.returncode, stderr.decode()
+
+
+@asynccontextmanager
+async def mock(*args: str) -> AsyncIterator[Mock]:
+    """Start `python -m wechatpay_chain mock --port 0 ARGS` and wait for its JSON line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wechatpay_chain",
+        "mock",
+        "--port",
+        "0",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+        assert line, f"mock exited without announcing itself (exit {await process.wait()})"
+        yield Mock(process, json.loads(line))
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def client_from(info: dict[str, Any], *, verify_with: str) -> Client:
+    """A client built from the printed values and key files only, as any SDK would be."""
+    certs = {
+        "public_key": {info["public_key_id"]: "file://" + info["public_key_file"]},
+        "certificate": {info["platform_serial"]: "file://" + info["platform_cert_file"]},
+    }[verify_with]
+    return Client(
+        info["mchid"],
+        info["serial"],
+        "file://" + info["private_key_file"],
+        certs,
+        apiv3_key=info["apiv3_key"],
+        base_url=info["base_url"],
+    )
+
+
+async def test_mock_prints_one_json_line_then_serves_signed_calls_until_sigint() -> None:
+    async with mock() as running:
+        info = running.info
+        assert list(info) == list(FIELDS)
+        assert info["base_url"].startswith("http://127.0.0.1:")
+        assert info["public_key_id"].startswith("PUB_KEY_ID_")
+        assert len(info["apiv3_key"]) == 32
+        for name in ("private_key_file", "platform_cert_file", "public_key_file"):
+            assert Path(info[name]).is_file()
+
+        order = {"out_order_no": "PB1", "openid": "o1", "service_id": "500001"}
+        async with client_from(info, verify_with="public_key") as wxpay:
+            created = await wxpay.v3.hirePowerBank.insuranceOrders.post(json=order)
+            assert created.json()["order_receive_state"] == "RECEIVING"
+            assert created.headers["Wechatpay-Serial"] == info["public_key_id"]
+            with pytest.raises(ApiError) as refused:
+                await wxpay.v3.hirePowerBank.insuranceOrders._out_order_no_.get(out_order_no="NOPE")
+            assert refused.value.response.status == 404
+
+        # The insurer's move, over the unsigned HTTP controls another language's tests would use.
+        async with aiohttp.ClientSession() as http:
+            control = info["controls_url"] + "insurance/insurer-confirm"
+            async with http.post(control, json={"out_order_no": "PB1"}) as reply:
+                assert reply.status == 200, await reply.text()
+
+        async with client_from(info, verify_with="certificate") as wxpay:
+            fetched = await wxpay.v3.hirePowerBank.insuranceOrders._out_order_no_.get(out_order_no="PB1")
+            assert fetched.json()["order_receive_state"] == "RECEIVED"
+            assert fetched.headers["Wechatpay-Serial"] == info["platform_serial"]
+
+        code, stderr = await running.stop(signal.SIGINT)
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    assert not Path(info["private_key_file"]).exists()  # the temporary key directory is gone
+
+
+async def test_mock_keys_persist_across_runs_with_keys_dir(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    async with mock("--keys", str(keys)) as first:
+        code, _ = await first.stop(signal.SIGTERM)
+    assert code == 0
+    async with mock("--keys", str(keys)) as second:
+        code, _ = await second.stop(signal.SIGINT)
+    assert code == 0
+    same = ("mchid", "serial", "apiv3_key", "platform_serial", "public_key_id", "private_key_file")
+    assert {k: second.info[k] for k in same} == {k: first.info[k] for k in same}
+    assert first.info["base_url"] != "" and Path(second.info["private_key_file"]).is_file()
+
+
+async def test_mock_without_keys_dir_makes_new_keys_each_run() -> None:
+    serials = []
+    for _ in range(2):
+        async with mock() as running:
+            serials.append(running.info["serial"])
+            await running.stop()
+    assert serials[0] != serials[1]
+
+
+async def test_an_example_in_real_api_mode_talks_to_the_mock_through_its_printed_files() -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "hire_power_bank.py"
+    async with mock() as running:
+        info = running.info
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WECHATPAY_")}
+        env.update(
+            WECHATPAY_MCHID=info["mchid"],
+            WECHATPAY_SERIAL=info["serial"],
+            WECHATPAY_PRIVATE_KEY=info["private_key_file"],
+            WECHATPAY_PUBLIC_KEY_ID=info["public_key_id"],
+            WECHATPAY_PUBLIC_KEY=info["public_key_file"],
+            WECHATPAY_BASE_URL=info["base_url"],
+            PYTHONIOENCODING="utf-8",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(example), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+        await running.stop()
+    out = stdout.decode()
+    assert process.returncode == 0, out + stderr.decode()
+    assert f"WeChat Pay API at {info['base_url']}" in out
+    assert 'create order: 200 {"order_id"' in out
+    assert "notification" not in out  # nobody plays the insurer in real-API mode
+
+
+def test_mock_on_a_busy_port_says_so_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["mock", "--port", str(port)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in captured.err
+    assert captured.out == ""  # no JSON line for an emulator that never started
+
+
+def test_mock_refuses_a_keys_dir_it_did_not_make(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "credentials.json").write_text("{}")
+    assert main(["mock", "--port", "0", "--keys", str(tmp_path)]) == 1
+    assert "cannot use the keys in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["mock", "demo"])
+def test_help_shows_a_working_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert "example:" in text
+    assert f"wechatpay_chain {command}" in text or f"wechatpay-chain {command}" in text
+
+
+def test_mock_help_says_the_printed_apiv3_key_is_a_throwaway(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["mock", "--help"])
+    assert "throwaway key" in capsys.readouterr().out

@@ -1,0 +1,131 @@
+"""`wechatpay-chain mock`: the emulator as a standalone server for any language's SDK."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import tempfile
+from contextlib import ExitStack, suppress
+from pathlib import Path
+from typing import Any
+
+from ..testing import Emulator
+from ..testing._emulator import CONTROL_PREFIX
+
+EXAMPLE = """\
+example:
+  $ wechatpay-chain mock --port 8000 --keys ./emulator-keys
+  {"base_url": "http://127.0.0.1:8000/", "mchid": "1900000109", "serial": "5E6F…", …}
+
+  Point any WeChat Pay SDK at base_url with the printed mchid, serial and key files
+  (sign with private_key_file, verify with public_key_file or platform_cert_file).
+  Play the user, the insurer and the clock over unsigned JSON (GET controls_url lists them):
+  $ curl -X POST http://127.0.0.1:8000/_emulator/insurance/insurer-confirm -d '{"out_order_no": "PB1"}'
+  Stop with Ctrl-C. The printed apiv3_key is a throwaway key the emulator generated (kept in
+  --keys DIR when given), never a real merchant's key.
+"""
+
+# The fields printed at start, in this order: what any SDK needs to talk to the emulator, then
+# where a test suite plays the user, the insurer and the clock (unsigned JSON, GET lists them).
+FIELDS = (
+    "base_url",
+    "mchid",
+    "serial",
+    "private_key_file",
+    "apiv3_key",
+    "platform_serial",
+    "platform_cert_file",
+    "public_key_id",
+    "public_key_file",
+    "controls_url",
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `mock` command."""
+    parser = subparsers.add_parser(
+        "mock",
+        help="run the WeChat Pay emulator until interrupted",
+        description="Run the WeChat Pay APIv3 emulator standalone: it prints one JSON line with the\n"
+        "base URL, ids and key files any SDK needs, then serves until SIGINT or SIGTERM.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to listen on, 0 for any free one (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--keys",
+        metavar="DIR",
+        type=Path,
+        help="keep the keys in DIR, reusing them on the next run (default: a temporary directory removed at exit)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted; 0 on a clean stop, 1 when the emulator cannot start."""
+    with ExitStack() as stack:
+        keys = args.keys or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wechatpay-emulator-")))
+        try:
+            asyncio.run(serve(args.host, args.port, keys))
+        except CannotStart as exc:
+            print(f"wechatpay-chain mock: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:  # platforms without loop signal handlers
+            pass
+    return 0
+
+
+class CannotStart(Exception):
+    """The emulator cannot start; the message says what to fix."""
+
+
+async def serve(host: str, port: int, keys: Path) -> None:
+    """Start the emulator, announce it on stdout, and serve until SIGINT/SIGTERM."""
+    try:
+        emulator = Emulator(host=host, port=port, keys_dir=keys)
+    except (OSError, ValueError, KeyError) as exc:
+        raise CannotStart(f"cannot use the keys in {keys} ({exc}); give an empty or emulator-made --keys DIR") from None
+    try:
+        await emulator.start()
+    except OSError as exc:
+        raise CannotStart(f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --port") from None
+    try:
+        stop = _stop_on_signals()  # before the announcement: whoever reads it may signal at once
+        print(json.dumps(announcement(emulator, keys), ensure_ascii=False), flush=True)
+        await stop.wait()
+    finally:
+        await emulator.close()
+
+
+def announcement(emulator: Emulator, keys: Path) -> dict[str, Any]:
+    """The start-up JSON line: base URL, ids and key files (written into `keys`)."""
+    credentials = emulator.credentials
+    files = credentials.save(keys)
+    values: dict[str, Any] = {
+        "base_url": emulator.base_url,
+        "mchid": credentials.mchid,
+        "serial": credentials.serial,
+        "apiv3_key": credentials.apiv3_key,
+        "platform_serial": credentials.platform_serial,
+        "public_key_id": credentials.public_key_id,
+        "controls_url": emulator.base_url + CONTROL_PREFIX.lstrip("/"),
+        **files,
+    }
+    return {name: values[name] for name in FIELDS}
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Windows has no loop signal handlers: there Ctrl-C arrives as KeyboardInterrupt instead.
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    return stop
