@@ -11,6 +11,7 @@ import binascii
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
@@ -74,7 +75,7 @@ def load_private_key(
         raise
     except TypeError:
         raise _fail(param, "the key is encrypted: pass its passphrase", PRIVATE_FORMS) from None
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, UnsupportedAlgorithm):
         raise _fail(param, "the data is not a valid private key (or the passphrase is wrong)", PRIVATE_FORMS) from None
     if not isinstance(key, RSAPrivateKey):
         raise _fail(param, f"WeChat Pay needs an RSA key, got {type(key).__name__}", PRIVATE_FORMS)
@@ -129,7 +130,7 @@ def load_public(value: PublicKeyInput, *, param: str) -> RSAPublicKey | x509.Cer
             return _public_from_pem(text.encode("latin-1"))
     except KeyLoadError:
         raise
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, UnsupportedAlgorithm):
         raise _fail(param, "the data is not a valid RSA public key or certificate", PUBLIC_FORMS) from None
     raise _fail(param, "not a recognised key form", PUBLIC_FORMS)
 
