@@ -127,7 +127,7 @@ async def test_slips_raise_before_any_io(emulator: Emulator, client: Client) -> 
         for fragment in fragments:
             assert fragment in message
         assert isinstance(caught.value, ValueError)
-    assert emulator.received == []
+    assert not emulator.received
 
 
 async def test_unknown_keyword_on_a_template_without_placeholders(client: Client) -> None:

@@ -148,7 +148,7 @@ async def test_bad_input_fails_before_any_io(emulator: Emulator) -> None:
         await client.encrypt(b"bytes")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="does not decrypt"):
         client.decrypt("not base64 at all!")
-    assert emulator.received == []
+    assert not emulator.received
 
 
 async def test_without_encryption_requests_name_the_current_key(emulator: Emulator) -> None:

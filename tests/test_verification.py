@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wechatpay_chain import Client, SignatureError, is_unsigned_download
-from wechatpay_chain.testing import Answer, Emulator
+from wechatpay_chain.testing import Answer, Credentials, Emulator
 from wechatpay_chain.testing._auth import sign_answer
 
 PATH = "v3/hire-power-bank/insurance-orders/{no}"
@@ -48,9 +48,20 @@ async def test_tampering_is_rejected(
     assert caught.value.response is not None and caught.value.response.status == 200
 
 
-async def test_clock_window_edge_is_accepted(orders: Emulator, client: Client) -> None:
-    orders.fault("skew", PATH, seconds=-299)
-    assert (await client[PATH].get(no="O1")).status == 200
+@pytest.mark.parametrize(("skew", "accepted"), [(-300, True), (300, True), (-301, False), (301, False)])
+async def test_clock_window_edges(credentials: Credentials, skew: int, accepted: bool) -> None:
+    def now() -> float:
+        return 1_800_000_000.0  # one frozen clock for both sides: the edge is exact
+
+    async with Emulator(credentials=credentials, clock=now) as emu:
+        emu.stub("GET", "v3/ping", {"ok": 1})
+        emu.fault("skew", "v3/ping", seconds=skew)
+        client = emu.client(clock=now)
+        if accepted:
+            assert (await client.v3.ping.get()).status == 200
+        else:
+            with pytest.raises(SignatureError, match=f"{abs(skew)} s away"):
+                await client.v3.ping.get()
 
 
 async def test_empty_204_is_verified_over_the_empty_body(orders: Emulator, client: Client) -> None:

@@ -66,6 +66,7 @@ class Verb(Protocol):
         headers: Mapping[str, str] | None = None,
         base_url: str | None = None,
         timeout: Any = None,
+        idempotent: bool | None = None,
         **placeholders: str | int,
     ) -> Coroutine[Any, Any, Response]:
         """Fill the placeholders, then build, sign, send and verify the call."""
@@ -141,6 +142,7 @@ class Chain:
         headers: Mapping[str, str] | None = None,
         base_url: str | None = None,
         timeout: Any = None,
+        idempotent: bool | None = None,
         **placeholders: str | int,
     ) -> Response:
         options = {
@@ -150,6 +152,7 @@ class Chain:
             "headers": headers,
             "base_url": base_url,
             "timeout": timeout,
+            "idempotent": idempotent,  # None: only GET may be repeated after it reached the server
         }
         return await self._sender.send(method, self._template, placeholders, options)
 

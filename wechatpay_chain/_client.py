@@ -10,23 +10,24 @@ from typing import Any
 
 import aiohttp
 import orjson
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from multidict import CIMultiDict
 
-from . import _hazmat
-from ._certificates import CertificateStore
+from . import _downloads, _hazmat, _media, _payparams, _sensitive
+from ._certificates import REFRESH_INTERVAL, CertificateStore
 from ._chain import Chain
 from ._errors import ApiError, ConfigurationError, WechatpayError
 from ._keys import PrivateKeyInput, PublicKeyInput, load_private_key
-from ._middleware import MiddlewareStack
+from ._logging import CallLogger
+from ._middleware import Handler, MiddlewareStack
 from ._models import Request, Response
+from ._retry import PRIMARY_URL, RetryPolicy
 from ._signing import Signer
 from ._template import encode_query, parse
 from ._transport import DEFAULT_TIMEOUT, Transport
 from ._verification import Verifier
 from ._version import __version__
 
-DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com/"
+DEFAULT_BASE_URL = PRIMARY_URL
 USER_AGENT = f"wechatpay-chain/{__version__} aiohttp/{aiohttp.__version__} Python/{platform.python_version()}"
 
 
@@ -47,8 +48,23 @@ def _timeout(value: aiohttp.ClientTimeout | float | None) -> aiohttp.ClientTimeo
     if value is None or isinstance(value, aiohttp.ClientTimeout):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return aiohttp.ClientTimeout(total=float(value))
+        # A bare number bounds the whole call; connecting keeps its own, shorter default bound.
+        return aiohttp.ClientTimeout(
+            total=float(value), sock_connect=min(float(value), DEFAULT_TIMEOUT.sock_connect or value)
+        )
     raise ConfigurationError(f"timeout must be seconds > 0 or an aiohttp.ClientTimeout, got {value!r}")
+
+
+STORE_VERIFIES = "wechatpay_chain.store_verifies"  # a Request.extensions flag: skip the verifier
+
+
+class _ClientVerifier(Verifier):
+    """The client's verifier; it leaves the certificate download to the store, which verifies it."""
+
+    async def __call__(self, request: Request, call_next: Handler) -> Response:
+        if STORE_VERIFIES in request.extensions:
+            return await call_next(request)
+        return await super().__call__(request, call_next)
 
 
 class Client:
@@ -56,6 +72,18 @@ class Client:
 
     Reach any endpoint as `client.v3.pay.transactions.native`, `client.chain("v3/pay/…")`
     or `client["v3/pay/…"]`, then `await node.post(json=…)`.
+
+    Timeouts bound each attempt: by default 30 s in all, of which at most 5 s to connect (waiting for a
+    free pooled connection counts only against the total). `timeout=` takes seconds (the total;
+    connecting stays within 5 s) or an `aiohttp.ClientTimeout`, per client or per call
+    (`node.get(timeout=2)`); running out raises `TransportError` naming the call. Retries and failover
+    to the backup host are opt-in: `retry=RetryPolicy()`. Each call is logged once on the
+    `wechatpay_chain` logger (the "logging" middleware).
+
+    WeChat Pay's keys: `certs={"PUB_KEY_ID_…": key}` (public key), `{serial: certificate}`, or both
+    (the switch between them; `prefer="public_key"|"certificate"` picks the one requests name, the
+    public key by default). With `apiv3_key=` and no certificate, the platform certificates are
+    downloaded on first need and refreshed every `refresh_interval` seconds (12 h, jittered).
     """
 
     def __init__(
@@ -66,9 +94,12 @@ class Client:
         certs: Mapping[str, PublicKeyInput] | None = None,
         *,
         apiv3_key: str | bytes | None = None,
+        prefer: str | None = None,
+        refresh_interval: float = REFRESH_INTERVAL,
         base_url: str = DEFAULT_BASE_URL,
         session: aiohttp.ClientSession | None = None,
         timeout: aiohttp.ClientTimeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
         private_key_password: str | bytes | None = None,
         clock: Callable[[], float] = time.time,
@@ -84,16 +115,25 @@ class Client:
         self.serial = serial.upper()
         self._private_key = load_private_key(private_key, password=private_key_password)
         self._apiv3_key = _apiv3_key(apiv3_key)
-        self.certificates = CertificateStore(certs)
+        self.certificates = CertificateStore(
+            certs,
+            apiv3_key=self._apiv3_key,
+            fetch=self._fetch_certificates,
+            prefer=prefer,
+            refresh_interval=refresh_interval,
+            clock=clock,
+            owner=mchid,
+        )
         if self.serial in self.certificates:
             raise ConfigurationError(
                 f"certs holds the merchant's own serial {self.serial!r}: certs is for WeChat Pay's "
                 "platform certificates or public key (PUB_KEY_ID_…), not the merchant API certificate"
             )
-        if not len(self.certificates):
+        if not len(self.certificates) and self._apiv3_key is None:
             raise ConfigurationError(
                 "certs: give the WeChat Pay public key as certs={'PUB_KEY_ID_…': 'file:///path/pub_key.pem'} "
-                "or the platform certificates as certs={'<serial>': 'file:///path/wechatpay_<serial>.pem'}"
+                "or the platform certificates as certs={'<serial>': 'file:///path/wechatpay_<serial>.pem'}, "
+                "or pass apiv3_key=… to have the platform certificates downloaded"
             )
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         _split_base(self.base_url)
@@ -111,14 +151,23 @@ class Client:
             clock=clock,
             nonce=nonce,
         )
-        self.verifier = Verifier(self._platform_key, clock=clock)
+        self.verifier = _ClientVerifier(self.certificates.key_for, clock=clock)
         default_timeout = _timeout(timeout) or DEFAULT_TIMEOUT
         self.middleware = MiddlewareStack(Transport(self._get_session, default_timeout))
+        self.middleware.append("logging", CallLogger())
         self.middleware.append("signer", self.signer)
         self.middleware.append("verifier", self.verifier)
+        if retry is not None:
+            if not isinstance(retry, RetryPolicy):
+                raise ConfigurationError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
+            # Outside the signer, so that every attempt is signed afresh.
+            self.middleware.insert_before("signer", "retry", retry)
 
-    async def _platform_key(self, serial: str) -> RSAPublicKey | None:
-        return self.certificates.get(serial)
+    async def _fetch_certificates(self) -> Response:
+        # Through the whole stack (signing, retries, logs); the store verifies the answer itself.
+        request = self.build_request("GET", "v3/certificates", {}, {})
+        request.extensions[STORE_VERIFIES] = True
+        return await self.middleware(request)
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -127,11 +176,16 @@ class Client:
             raise WechatpayError("this Client is closed")
         if self._session is None:
             self._session = aiohttp.ClientSession()
+            # aiohttp silently re-sends a GET/PUT/DELETE once when the connection drops, with the
+            # same signature and nonce; retries are the RetryPolicy's call, each signed afresh.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     async def close(self) -> None:
         """Release the client's resources (its own aiohttp session, never one passed in)."""
         self._closed = True
+        await self.certificates.close()
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None
@@ -154,6 +208,21 @@ class Client:
         """The chain node for a URI template such as `"v3/pay/transactions/id/{transaction_id}"`."""
         return self._root[path]
 
+    # -- sensitive fields -----------------------------------------------------------------
+
+    async def encrypt(self, text: str, *, sha256: bool = False) -> str:
+        """Encrypt a sensitive field for WeChat Pay (RSA-OAEP, SHA-1 unless `sha256=True`).
+
+        Uses the key requests name (see `prefer`), downloading the certificates if needed; the
+        requests this task sends next name that key in `Wechatpay-Serial`, as WeChat Pay requires.
+        """
+        entry = await self.certificates.encryption_key()
+        return _sensitive.encrypt(entry.key, text, sha256=sha256)
+
+    def decrypt(self, ciphertext: str, *, sha256: bool = False) -> str:
+        """Decrypt a sensitive field WeChat Pay encrypted for this merchant (its private key)."""
+        return _sensitive.decrypt(self._private_key, ciphertext, sha256=sha256)
+
     # -- one call -------------------------------------------------------------------------
 
     def build_request(
@@ -163,7 +232,7 @@ class Client:
         parsed = parse(template)
         path = parsed.expand(values)
         if path.startswith("v2/"):
-            raise ConfigurationError(f"{template!r} is an APIv2 endpoint; this version of wechatpay_chain speaks APIv3")
+            path = path[3:]  # APIv2 paths go on the wire without their prefix
         origin, prefix = _split_base(_base(options.get("base_url")) or self.base_url)
         query = encode_query(parsed.query, options.get("query"))
         target = prefix + path + ("?" + query if query else "")
@@ -180,16 +249,36 @@ class Client:
             headers=headers,
             body=body,
             timeout=_timeout(options.get("timeout")),
+            extensions={} if options.get("idempotent") is None else {"idempotent": bool(options["idempotent"])},
         )
 
     async def send(
         self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]
     ) -> Response:
         """Build, sign, send and verify one call; raises ApiError for a non-2xx answer."""
-        response = await self.middleware(self.build_request(method, template, values, options))
+        request = self.build_request(method, template, values, options)
+        if template.startswith("v2/"):
+            raise ConfigurationError(
+                f"{template!r} is an APIv2 (XML) endpoint; this version of wechatpay_chain speaks APIv3 only"
+            )
+        return await self.execute(request)
+
+    async def execute(self, request: Request) -> Response:
+        """Send a built (and possibly adjusted) request through the stack; raises ApiError for a non-2xx answer."""
+        response = await self.middleware(request)
         if not response.ok:
-            raise ApiError(response)
+            raise ApiError(response, attempts=int(response.request.extensions.get("attempt", 1)))
         return response
+
+    # -- files and payment parameters (see _media, _downloads, _payparams) ------------------
+
+    upload = _media.upload
+    download = _downloads.download
+    open_download = _downloads.open_download
+    download_bill = _downloads.download_bill
+    open_bill = _downloads.open_bill
+    jsapi_params = _payparams.jsapi_params
+    app_params = _payparams.app_params
 
     def __repr__(self) -> str:
         return f"<Client mchid={self.mchid!r} serial={self.serial!r} base_url={self.base_url!r}>"

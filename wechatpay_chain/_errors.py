@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 class WechatpayError(Exception):
     """Base class of every error raised by wechatpay_chain."""
 
+    attempts: int = 1  # how many times the call was sent (more than 1 only under a RetryPolicy)
+
 
 class ConfigurationError(WechatpayError, ValueError):
     """The client or a call was configured in a way that cannot work; the message says how to fix it."""
@@ -29,11 +31,13 @@ class TemplateError(WechatpayError, ValueError):
 class TransportError(WechatpayError):
     """The request did not complete: connection failure, timeout or a broken answer."""
 
-    def __init__(self, message: str, *, method: str = "", url: str = "", attempts: int = 1) -> None:
+    def __init__(self, message: str, *, method: str = "", url: str = "", attempts: int = 1, sent: bool = True) -> None:
         super().__init__(message)
         self.method = method
         self.url = url
         self.attempts = attempts
+        # False only when the connection failed before any byte went out: always safe to repeat.
+        self.sent = sent
 
 
 class SignatureError(WechatpayError):
@@ -45,11 +49,35 @@ class SignatureError(WechatpayError):
         self.response = response
 
 
+class NotificationError(WechatpayError):
+    """A webhook notification was rejected; `check` names the failed check, `status` what to answer."""
+
+    def __init__(self, message: str, *, check: str, status: int = 400, notification_id: str | None = None) -> None:
+        super().__init__(message)
+        self.check = check
+        self.status = status
+        self.notification_id = notification_id
+
+
+class DuplicateNotificationError(NotificationError):
+    """A notification already processed was delivered again; acknowledge it without processing it twice."""
+
+    def __init__(self, notification_id: str, event_type: str = "") -> None:
+        super().__init__(
+            f"notification {notification_id!r} was already processed",
+            check="replay",
+            status=204,
+            notification_id=notification_id,
+        )
+        self.event_type = event_type
+
+
 class ApiError(WechatpayError):
     """WeChat Pay answered with a non-2xx status."""
 
-    def __init__(self, response: Response) -> None:
+    def __init__(self, response: Response, *, attempts: int = 1) -> None:
         self.response = response
+        self.attempts = attempts
         self.status = response.status
         self.request_id = response.request_id
         payload = _error_payload(response.body)
@@ -61,7 +89,8 @@ class ApiError(WechatpayError):
     def __str__(self) -> str:
         code = self.code or "-"
         message = self.message or self.response.body[:200].decode("utf-8", "replace")
-        return f"HTTP {self.status} {code}: {message} (Request-ID: {self.request_id or '-'})"
+        tries = f"; {self.attempts} attempts" if self.attempts > 1 else ""
+        return f"HTTP {self.status} {code}: {message} (Request-ID: {self.request_id or '-'}{tries})"
 
 
 def _error_payload(body: bytes) -> dict[str, Any]:

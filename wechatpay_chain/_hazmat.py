@@ -27,17 +27,20 @@ __all__ = [
 ]
 
 _BASE62 = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-# Bytes below 248 (= 4 * 62) map onto the alphabet evenly; larger ones are drawn again.
+# Bytes below 248 (= 4 * 62) map onto the alphabet evenly; larger ones are dropped and drawn again.
+# One bytes.translate does the mapping and the dropping in C (a per-byte loop cost 4 µs a call).
 _UNBIASED_LIMIT = 248
+_TO_BASE62 = bytes(_BASE62[b % 62] for b in range(_UNBIASED_LIMIT)) + bytes(256 - _UNBIASED_LIMIT)
+_BIASED = bytes(range(_UNBIASED_LIMIT, 256))
 _SHA256 = hashes.SHA256()
 _PKCS1 = padding.PKCS1v15()
 
 
 def nonce(length: int = 32) -> str:
     """A random string of `length` base62 characters, free of modulo bias."""
-    out = bytearray()
+    out = b""
     while len(out) < length:
-        out += bytes(_BASE62[b % 62] for b in os.urandom(length + 8) if b < _UNBIASED_LIMIT)
+        out += os.urandom(length + 8).translate(_TO_BASE62, _BIASED)
     return out[:length].decode("ascii")
 
 

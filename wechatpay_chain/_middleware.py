@@ -15,8 +15,10 @@ Middleware = Callable[[Request, Handler], Awaitable[Response]]
 
 
 def _bind(middleware: Middleware, call_next: Handler) -> Handler:
-    async def handler(request: Request) -> Response:
-        return await middleware(request, call_next)
+    # A plain function handing back the middleware's awaitable: an `async def` wrapper here
+    # would add a coroutine to create, await and unwind per middleware and per call.
+    def handler(request: Request) -> Awaitable[Response]:
+        return middleware(request, call_next)
 
     return handler
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from aiohttp import ClientTimeout
+from aiohttp.payload import Payload
 from multidict import CIMultiDict, CIMultiDictProxy
 
 
@@ -24,6 +25,7 @@ class Request:
     sign_body: bytes | None = None  # what the signature covers when not `body` (media uploads)
     timeout: ClientTimeout | None = None
     stream: bool = False  # leave the body unread for the caller to stream (downloads)
+    payload: Payload | None = None  # sent instead of `body` when set: a streamed body (multipart uploads)
     extensions: dict[str, Any] = field(default_factory=dict)  # free room for middlewares
 
     @property

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +16,17 @@ from urllib.parse import unquote
 
 import orjson
 from aiohttp import web
+from aiohttp.payload import Payload
 from multidict import CIMultiDictProxy, MultiMapping
 
 from .._client import Client
+from . import _controls
 from ._auth import AuthError, Merchant, authenticate, multipart_meta, sign_answer
 from ._credentials import Credentials
+from ._files import Files
+from ._insurance import InsuranceBook
+from ._platform_certificates import certificates_handler
+from ._webhooks import Delivery, NoticeLike, Webhooks
 
 CONTROL_PREFIX = "/_emulator/"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -66,6 +74,11 @@ class Fault:
     pattern: re.Pattern[str]
     params: dict[str, Any]
     times: int | None  # how many requests it hits; None = until cleared
+    template: str = "{path}"  # as given, for listing
+
+    def as_json(self) -> dict[str, Any]:
+        """The fault as JSON-ready data (for the HTTP controls)."""
+        return {"kind": self.kind, "path": self.template, "times": self.times, "params": self.params}
 
 
 FAULT_KINDS = frozenset(
@@ -112,6 +125,10 @@ class Emulator:
         keys_dir: str | Path | None = None,
         public_key_only: bool = False,
         clock: Callable[[], float] = time.time,
+        notify_backoff: float = 1.0,
+        notify_timeout: float = 5.0,
+        allow_remote_notify: bool = False,
+        received_limit: int = 10_000,
     ) -> None:
         self.host = host
         self.port = port
@@ -119,17 +136,40 @@ class Emulator:
         self.public_key_only = public_key_only
         self._clock = clock
         self.clock_offset = 0.0
-        self.received: list[Received] = []
+        # Bounded, so a long-running `mock` server does not grow without end.
+        self.received: deque[Received] = deque(maxlen=received_limit)
         self._faults: list[Fault] = []
         self._handlers: list[Handler] = []
         self._runner: web.AppRunner | None = None
         self._clients: list[Client] = []
+        self._notify_serial: str | None = None  # the Wechatpay-Serial of the latest signed-in request
+        self.webhooks = Webhooks(
+            apiv3_key=lambda: self.credentials.apiv3_key,
+            signing_key=lambda: self._signing_key(self._notify_serial),
+            now=self.wire_now,  # signatures follow the wire clock, like answers
+            backoff=notify_backoff,
+            timeout=notify_timeout,
+            allow_remote=allow_remote_notify,
+        )
+        self.insurance = InsuranceBook(clock=self.now, notify=self._notify, mchid=self.credentials.mchid)
+        self.add_handler(self._insurance_handler)
+        self.add_handler(certificates_handler(self))
+        self.files = Files(lambda: self.base_url, self.credentials.mchid)  # media uploads, bills: emu.files
+        self.add_handler(self.files.handle)
 
     # -- lifetime -------------------------------------------------------------------------
 
     def now(self) -> float:
-        """The emulator's clock (the given clock plus `clock_offset`)."""
+        """The emulated business time: the given clock plus `clock_offset` (what `advance` moves).
+
+        Signatures (request timestamps checked, answers and notifications signed) keep to the
+        given clock, so that any client, with its own clock, keeps working after `advance`.
+        """
         return self._clock() + self.clock_offset
+
+    def wire_now(self) -> float:
+        """The protocol's clock, without `clock_offset`: request timestamps are checked and answers signed by it."""
+        return self._clock()
 
     async def start(self) -> Emulator:
         """Bind the server (a free port unless one was given)."""
@@ -143,7 +183,8 @@ class Emulator:
         return self
 
     async def close(self) -> None:
-        """Close the clients made by `client()` and stop the server."""
+        """Cancel pending notifications, close the clients made by `client()` and stop the server."""
+        await self.webhooks.close()
         for client in self._clients:
             await client.close()
         self._clients.clear()
@@ -227,7 +268,12 @@ class Emulator:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {sorted(FAULT_KINDS)}")
         pattern = re.compile(".*") if template == "{path}" else template_pattern(template)
-        self._faults.append(Fault(kind, pattern, params, times))
+        self._faults.append(Fault(kind, pattern, params, times, template))
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The faults injected and not yet used up or cleared."""
+        return list(self._faults)
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
@@ -236,6 +282,27 @@ class Emulator:
     def rotate_certificate(self) -> str:
         """Issue a new platform certificate that signs from now on; returns its serial."""
         return self.credentials.rotate().serial
+
+    def advance(self, seconds: float) -> float:
+        """Move the emulator's clock forward (or back, if negative); returns the new `now()`."""
+        self.clock_offset += float(seconds)
+        return self.now()
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every notification delivery attempt so far, oldest first."""
+        return self.webhooks.deliveries
+
+    async def wait_delivered(self, event_type: str | None = None, *, timeout: float = 5.0) -> Delivery:
+        """The next acknowledged notification (of `event_type`) not returned before; TimeoutError after `timeout`."""
+        return await self.webhooks.wait_delivered(event_type, timeout=timeout)
+
+    def _notify(self, notice: NoticeLike) -> None:
+        self.webhooks.send(notice)
+
+    async def _insurance_handler(self, incoming: Incoming) -> Answer | None:
+        reply = self.insurance.handle(incoming.method, incoming.segments, incoming.query, incoming.body)
+        return None if reply is None else Answer(reply.status, reply.body)
 
     # -- the server -----------------------------------------------------------------------
 
@@ -255,9 +322,9 @@ class Emulator:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        self.received.append(Received(request.method, request.raw_path, request.headers, body))
         if request.path.startswith(CONTROL_PREFIX):
             return await self._control(request, body)
+        self.received.append(Received(request.method, request.raw_path, request.headers, body))
         faults = {f.kind: f for f in self._active_faults(request.raw_path.partition("?")[0])}
         if "delay" in faults:
             await asyncio.sleep(float(faults["delay"].params.get("seconds", 1.0)))
@@ -284,10 +351,11 @@ class Emulator:
                 request.raw_path,
                 request.headers,
                 body if signed_body is None else signed_body,
-                self.now(),
+                self.wire_now(),
             )
         except AuthError as exc:
             return error(401, "SIGN_ERROR", str(exc))
+        self._notify_serial = request.headers.get("Wechatpay-Serial", self._notify_serial)
         raw_path = request.raw_path.partition("?")[0]
         incoming = Incoming(
             request.method,
@@ -313,6 +381,8 @@ class Emulator:
 
     def _respond(self, request: web.Request, answer: Answer, faults: Mapping[str, Fault]) -> web.Response:
         headers = {"Request-ID": uuid.uuid4().hex.upper(), **answer.headers}
+        if isinstance(answer.body, Payload):  # a streamed file: unsigned, as WeChat Pay's downloads are
+            return web.Response(status=answer.status, body=answer.body, headers=headers)
         if isinstance(answer.body, (bytes, bytearray)):
             body = bytes(answer.body)
         elif answer.body is not None:
@@ -330,7 +400,12 @@ class Emulator:
 
     def _sign(self, request: web.Request, body: bytes, faults: Mapping[str, Fault]) -> dict[str, str]:
         serial, key = self._signing_key(request.headers.get("Wechatpay-Serial"))
-        timestamp = int(self.now() + float(faults["skew"].params.get("seconds", 600) if "skew" in faults else 0))
+        timestamp = int(self.wire_now())
+        if "skew" in faults:
+            # Rounded away from now, so a skew of 301 s stays past the 300 s window however the
+            # client's clock falls within the second.
+            skewed = self.wire_now() + float(faults["skew"].params.get("seconds", 600))
+            timestamp = math.ceil(skewed) if skewed > timestamp else math.floor(skewed)
         signed = sign_answer(key, serial, body, timestamp)
         if "bad_signature" in faults:
             other = sign_answer(key, serial, body + b"x", timestamp)
@@ -340,7 +415,7 @@ class Emulator:
         return signed
 
     async def _control(self, request: web.Request, body: bytes) -> web.StreamResponse:
-        return web.json_response({"code": "NOT_FOUND", "message": "no such control"}, status=404)
+        return await _controls.serve(self, request.method, request.path[len(CONTROL_PREFIX) :], request.query, body)
 
 
 async def _send_truncated(request: web.Request, response: web.Response) -> web.StreamResponse:
