@@ -36,6 +36,7 @@ from ._models import Request, Response
 from ._notifications import MemorySeenIds, Notification, NotificationParser, SeenIds, parse_notification
 from ._retry import RetryPolicy
 from ._signing import Signer, authorization, signing_message
+from ._signing_pool import ProcessPoolSigner
 from ._verification import Verifier, is_unsigned_download, verification_message
 from ._version import __version__
 from ._webhooks import AsgiWebhook, WebhookEndpoint, asgi_app, handler_for
@@ -67,6 +68,7 @@ __all__ = [
     "NotificationParser",
     "PlatformKey",
     "PowerBankInsuranceEvent",
+    "ProcessPoolSigner",
     "ProgressCallback",
     "Request",
     "Response",

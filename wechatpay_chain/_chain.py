@@ -54,6 +54,9 @@ def join(base: str, path: str) -> str:
     return base + path if base.endswith("/") else base + "/" + path
 
 
+CALL_OPTIONS = ("json", "query", "body", "headers", "base_url", "timeout", "idempotent")
+
+
 class Verb(Protocol):
     """The signature shared by the five HTTP verbs of a chain node."""
 
@@ -132,29 +135,11 @@ class Chain:
     def __hash__(self) -> int:
         return hash(self._template)
 
-    async def _call(
-        self,
-        method: str,
-        *,
-        json: Any = None,
-        query: Query | None = None,
-        body: bytes | str | None = None,
-        headers: Mapping[str, str] | None = None,
-        base_url: str | None = None,
-        timeout: Any = None,
-        idempotent: bool | None = None,
-        **placeholders: str | int,
-    ) -> Response:
-        options = {
-            "json": json,
-            "query": query,
-            "body": body,
-            "headers": headers,
-            "base_url": base_url,
-            "timeout": timeout,
-            "idempotent": idempotent,  # None: only GET may be repeated after it reached the server
-        }
-        return await self._sender.send(method, self._template, placeholders, options)
+    async def _call(self, method: str, **arguments: Any) -> Response:
+        # `Verb` types the arguments; here they are only split into call options and placeholders.
+        # An `idempotent` of None means only a GET may be repeated after it reached the server.
+        options = {name: arguments.pop(name, None) for name in CALL_OPTIONS}
+        return await self._sender.send(method, self._template, arguments, options)
 
     get = _Verb("GET")
     """GET this template: `await node.get(placeholder=value, query={...})`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import aiohttp
@@ -18,13 +18,14 @@ from ._chain import Chain
 from ._errors import ApiError, ConfigurationError, WechatpayError
 from ._keys import PrivateKeyInput, PublicKeyInput, load_private_key
 from ._logging import CallLogger
-from ._middleware import Handler, MiddlewareStack
+from ._middleware import MiddlewareStack
 from ._models import Request, Response
 from ._retry import PRIMARY_URL, RetryPolicy
 from ._signing import Signer
+from ._signing_pool import ProcessPoolSigner
 from ._template import encode_query, parse
 from ._transport import DEFAULT_TIMEOUT, Transport
-from ._verification import Verifier
+from ._verification import VERIFIED_ELSEWHERE, Verifier
 from ._version import __version__
 
 DEFAULT_BASE_URL = PRIMARY_URL
@@ -55,18 +56,6 @@ def _timeout(value: aiohttp.ClientTimeout | float | None) -> aiohttp.ClientTimeo
     raise ConfigurationError(f"timeout must be seconds > 0 or an aiohttp.ClientTimeout, got {value!r}")
 
 
-STORE_VERIFIES = "wechatpay_chain.store_verifies"  # a Request.extensions flag: skip the verifier
-
-
-class _ClientVerifier(Verifier):
-    """The client's verifier; it leaves the certificate download to the store, which verifies it."""
-
-    async def __call__(self, request: Request, call_next: Handler) -> Response:
-        if STORE_VERIFIES in request.extensions:
-            return await call_next(request)
-        return await super().__call__(request, call_next)
-
-
 class Client:
     """An asyncio WeChat Pay APIv3 client for one merchant.
 
@@ -84,6 +73,9 @@ class Client:
     (the switch between them; `prefer="public_key"|"certificate"` picks the one requests name, the
     public key by default). With `apiv3_key=` and no certificate, the platform certificates are
     downloaded on first need and refreshed every `refresh_interval` seconds (12 h, jittered).
+
+    `signing_workers=n` signs in n worker processes (see ProcessPoolSigner): more calls/s on a
+    multi-core machine with many calls in flight, slower calls one at a time.
     """
 
     def __init__(
@@ -104,6 +96,7 @@ class Client:
         private_key_password: str | bytes | None = None,
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], str] = _hazmat.nonce,
+        signing_workers: int | None = None,
     ) -> None:
         if not mchid or not isinstance(mchid, str):
             raise ConfigurationError("mchid: the merchant id (商户号) is required, as a str")
@@ -143,7 +136,10 @@ class Client:
         self._closed = False
         self._headers = dict(headers or {})
         self._root = Chain(self)
-        self.signer = Signer(
+        make_signer: Callable[..., Signer] = (
+            Signer if signing_workers is None else partial(ProcessPoolSigner, workers=signing_workers)
+        )
+        self.signer = make_signer(
             mchid,
             self.serial,
             self._private_key,
@@ -151,7 +147,7 @@ class Client:
             clock=clock,
             nonce=nonce,
         )
-        self.verifier = _ClientVerifier(self.certificates.key_for, clock=clock)
+        self.verifier = Verifier(self.certificates.key_for, clock=clock)
         default_timeout = _timeout(timeout) or DEFAULT_TIMEOUT
         self.middleware = MiddlewareStack(Transport(self._get_session, default_timeout))
         self.middleware.append("logging", CallLogger())
@@ -166,7 +162,7 @@ class Client:
     async def _fetch_certificates(self) -> Response:
         # Through the whole stack (signing, retries, logs); the store verifies the answer itself.
         request = self.build_request("GET", "v3/certificates", {}, {})
-        request.extensions[STORE_VERIFIES] = True
+        request.extensions[VERIFIED_ELSEWHERE] = True
         return await self.middleware(request)
 
     # -- lifetime -------------------------------------------------------------------------
@@ -189,6 +185,10 @@ class Client:
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None
+        for name in self.middleware:  # middlewares holding resources of their own (a signing pool)
+            aclose = getattr(self.middleware[name], "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def __aenter__(self) -> Client:
         return self

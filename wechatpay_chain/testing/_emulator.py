@@ -139,6 +139,7 @@ class Emulator:
         # Bounded, so a long-running `mock` server does not grow without end.
         self.received: deque[Received] = deque(maxlen=received_limit)
         self._faults: list[Fault] = []
+        self._merchant_cache: tuple[object, dict[str, Merchant]] = (None, {})
         self._handlers: list[Handler] = []
         self._runner: web.AppRunner | None = None
         self._clients: list[Client] = []
@@ -307,8 +308,13 @@ class Emulator:
     # -- the server -----------------------------------------------------------------------
 
     def _merchants(self) -> dict[str, Merchant]:
+        # Derived once per merchant key: deriving the public key costs more than verifying with it.
         creds = self.credentials
-        return {creds.mchid: Merchant(creds.mchid, creds.serial, creds.merchant_key.public_key())}
+        key, merchants = self._merchant_cache
+        if key is not creds.merchant_key or creds.mchid not in merchants:
+            merchants = {creds.mchid: Merchant(creds.mchid, creds.serial, creds.merchant_key.public_key())}
+            self._merchant_cache = (creds.merchant_key, merchants)
+        return merchants
 
     def _active_faults(self, path: str) -> list[Fault]:
         active = []
