@@ -51,13 +51,14 @@ class CallLogger:
             answer = answer if isinstance(answer, Response) else None
             self._log(request, answer, _failed(request, exc, answer), time.perf_counter() - start)
             raise
-        outcome = _Outcome(
-            response.status,
-            response.request_id,
-            int(response.request.extensions.get("attempt", 1)),
-            response.request.url,
-        )
-        self._log(request, response, outcome, time.perf_counter() - start)
+        if self.logger.isEnabledFor(logging.INFO):  # answered calls log at INFO; skip the work when off
+            outcome = _Outcome(
+                response.status,
+                response.request_id,
+                int(response.request.extensions.get("attempt", 1)),
+                response.request.url,
+            )
+            self._log(request, response, outcome, time.perf_counter() - start)
         return response
 
     def _log(self, request: Request, response: Response | None, outcome: _Outcome, duration: float) -> None:
