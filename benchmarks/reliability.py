@@ -48,7 +48,6 @@ from wechatpay_chain._template import parse
 from wechatpay_chain.testing import Answer, Credentials, Emulator
 from wechatpay_chain.testing._auth import sign_answer
 from wechatpay_chain.testing._insurance import ROUTES
-from wechatpay_chain.testing._notifications import build_notification
 
 PING = "v3/reliability/ping/{n}"
 ECHO = "v3/reliability/echo"
@@ -537,16 +536,7 @@ class Fuzzer:
     def notifications(self, examples: int) -> FuzzFigure:
         creds = self.credentials
         now = time.time()
-        headers, body = build_notification(
-            apiv3_key=creds.apiv3_key,
-            signing_key=creds.public_key,
-            serial=creds.public_key_id,
-            event_type="TRANSACTION.SUCCESS",
-            summary="支付成功",
-            original_type="transaction",
-            resource={"out_trade_no": "T1"},
-            now=now,
-        )
+        headers, body = creds.notification("TRANSACTION.SUCCESS", {"out_trade_no": "T1"}, summary="支付成功", now=now)
         key = creds.public_key.public_key()
 
         async def lookup(serial: str) -> Any:

@@ -29,7 +29,6 @@ from wechatpay_chain import (
 from wechatpay_chain._hazmat import aead_decrypt, aead_encrypt
 from wechatpay_chain.testing import Credentials, Emulator
 from wechatpay_chain.testing._auth import sign_answer
-from wechatpay_chain.testing._notifications import build_notification
 
 CONTRACT = {
     "mchid": "1900000109",
@@ -89,19 +88,13 @@ def signed(
 ) -> tuple[dict[str, str], bytes]:
     """A notification signed by the emulated platform (its newest certificate, or its public key)."""
     original_type, sample, _ = EVENTS.get(event_type, ("transaction", {"out_trade_no": "T1"}, GenericEvent))
-    if public_key:
-        serial, key = credentials.public_key_id, credentials.public_key
-    else:
-        serial, key = credentials.platform_serial, credentials.platform[-1].key
-    return build_notification(
-        apiv3_key=credentials.apiv3_key,
-        signing_key=key,
-        serial=serial,
-        event_type=event_type,
-        summary="summary",
+    return credentials.notification(
+        event_type,
+        sample if resource is None else resource,
         original_type=original_type,
-        resource=sample if resource is None else resource,
-        now=time.time() if now is None else now,
+        summary="summary",
+        public_key=public_key,
+        now=now,
         notification_id=notification_id,
     )
 

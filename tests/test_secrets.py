@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 import traceback
 from collections import deque
 from collections.abc import Iterable
@@ -33,7 +32,6 @@ from wechatpay_chain import (
     load_private_key,
 )
 from wechatpay_chain.testing import Answer, Credentials, Emulator
-from wechatpay_chain.testing._notifications import build_notification
 
 PASSPHRASE = "correct-horse-battery-staple-7"
 ECHO = "v3/secrets/echo"
@@ -133,16 +131,7 @@ async def _exercise(emu: Emulator, client: Client) -> list[BaseException]:
 
 async def _notification(emu: Emulator, client: Client) -> list[object]:
     creds = emu.credentials
-    headers, body = build_notification(
-        apiv3_key=creds.apiv3_key,
-        signing_key=creds.public_key,
-        serial=creds.public_key_id,
-        event_type="TRANSACTION.SUCCESS",
-        summary="支付成功",
-        original_type="transaction",
-        resource={"out_trade_no": "T1"},
-        now=time.time(),
-    )
+    headers, body = creds.notification("TRANSACTION.SUCCESS", {"out_trade_no": "T1"}, summary="支付成功")
     parser = NotificationParser(client)
     notification = await parser.parse(headers, body)
     try:

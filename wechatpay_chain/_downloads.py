@@ -25,7 +25,7 @@ import aiohttp
 from yarl import URL
 
 from ._errors import ConfigurationError, SignatureError, TransportError, WechatpayError
-from ._verification import _STATEMENTS, is_unsigned_download
+from ._verification import is_statement, is_unsigned_download
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -316,7 +316,7 @@ async def _open(
         if exc.response is not None and exc.response.content is not None:
             exc.response.content.release()
         raise
-    if expected is None and _STATEMENTS.match(request.path):
+    if expected is None and is_statement(request.path):
         # The Verifier checked this header's signature; the body must match it.
         expected = response.headers.get("Wechatpay-Statement-Sha1")
     stream = FileStream(response, hash_type=hash_type, expected=expected, **options)
@@ -367,7 +367,7 @@ def _request(
     template, base_url = _split_source(client, source)
     options = {"query": query, "headers": headers, "base_url": base_url, "timeout": timeout or DOWNLOAD_TIMEOUT}
     request = client.build_request("GET", template, placeholders, options)
-    if not (is_unsigned_download(request.path) or _STATEMENTS.match(request.path)):
+    if not (is_unsigned_download(request.path) or is_statement(request.path)):
         raise ConfigurationError(
             f"{request.path!r} is not one of WeChat Pay's file downloads (bills, statements, receipts, "
             "fapiao files, images); call it with .get()"

@@ -39,6 +39,11 @@ def verification_message(timestamp: str, nonce: str, body: bytes) -> bytes:
     return f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
 
 
+def is_statement(path: str) -> bool:
+    """Whether the path is a statement download, signed over its `Wechatpay-Statement-Sha1` header."""
+    return _STATEMENTS.match(path) is not None
+
+
 def is_unsigned_download(path: str) -> bool:
     """Whether the path (relative to the base URL) is a download WeChat Pay does not sign."""
     return _UNSIGNED.match(path) is not None
@@ -112,7 +117,7 @@ class Verifier:
         if not response.ok or is_unsigned_download(request.path) or VERIFIED_ELSEWHERE in request.extensions:
             return response
         body = response.body
-        if _STATEMENTS.match(request.path):
+        if is_statement(request.path):
             digest = response.headers.get("Wechatpay-Statement-Sha1")
             if digest is None:
                 return response

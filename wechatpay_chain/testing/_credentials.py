@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.x509.oid import NameOID
 
 from .._hazmat import nonce
+from ._notifications import build_notification
 
 
 def new_rsa_key() -> RSAPrivateKey:
@@ -113,6 +116,37 @@ class Credentials:
             public_key=new_rsa_key(),
             public_key_id="PUB_KEY_ID_01" + "".join(secrets.choice("0123456789") for _ in range(20)),
             apiv3_key=nonce(32),
+        )
+
+    def signing_key(self, *, public_key: bool) -> tuple[str, RSAPrivateKey]:
+        """(serial, key) the platform signs with: its WeChat Pay public key, or its newest certificate."""
+        if public_key:
+            return self.public_key_id, self.public_key
+        return self.platform[-1].serial, self.platform[-1].key
+
+    def notification(
+        self,
+        event_type: str,
+        resource: dict[str, Any],
+        *,
+        original_type: str = "transaction",
+        summary: str = "",
+        public_key: bool = True,
+        now: float | None = None,
+        notification_id: str | None = None,
+    ) -> tuple[dict[str, str], bytes]:
+        """Signed headers and raw body of a notification, as this platform would POST it."""
+        serial, key = self.signing_key(public_key=public_key)
+        return build_notification(
+            apiv3_key=self.apiv3_key,
+            signing_key=key,
+            serial=serial,
+            event_type=event_type,
+            summary=summary,
+            original_type=original_type,
+            resource=resource,
+            now=time.time() if now is None else now,
+            notification_id=notification_id,
         )
 
     def rotate(self) -> PlatformCertificate:

@@ -380,10 +380,7 @@ class Emulator:
 
     def _signing_key(self, requested: str | None) -> tuple[str, Any]:
         creds = self.credentials
-        if self.public_key_only or requested == creds.public_key_id:
-            return creds.public_key_id, creds.public_key
-        newest = creds.platform[-1]
-        return newest.serial, newest.key
+        return creds.signing_key(public_key=self.public_key_only or requested == creds.public_key_id)
 
     def _respond(self, request: web.Request, answer: Answer, faults: Mapping[str, Fault]) -> web.Response:
         headers = {"Request-ID": uuid.uuid4().hex.upper(), **answer.headers}
