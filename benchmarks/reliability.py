@@ -278,7 +278,7 @@ async def run_fault(emu: Emulator, case: FaultCase, timeout: float = 1.0) -> Fau
     attempts = 1
     try:
         response = await call()
-        attempts = int(response.request.extensions.get("attempt", 1))
+        attempts = response.request.attempt
     except WechatpayError as exc:
         error, attempts = exc, exc.attempts
     seconds = time.perf_counter() - started

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 from wechatpay_chain import Client, _hazmat, authorization, signing_message, verification_message
 from wechatpay_chain._chain import Chain
-from wechatpay_chain._client import USER_AGENT
+from wechatpay_chain._config import user_agent
 from wechatpay_chain._signing_pool import _usable_cpus
 from wechatpay_chain._template import parse
 from wechatpay_chain.testing import Credentials
@@ -216,7 +216,7 @@ class Floor:
         self._public = creds.public_key.public_key()
         self._headers = {
             "Accept": "application/json",
-            "User-Agent": USER_AGENT,
+            "User-Agent": user_agent(),
             "Wechatpay-Serial": creds.public_key_id,
         }
         self._prepared: list[tuple[URL, bytes, str, str]] = []

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from wechatpay_chain import CertificateStore, Client, ConfigurationError, SignatureError, Verifier
+from wechatpay_chain import Client, ConfigurationError, KeyRing, SignatureError, Verifier
 from wechatpay_chain.testing import Answer, Credentials, Emulator, PlatformCertificate
 from wechatpay_chain.testing._auth import sign_answer
 from wechatpay_chain.testing._credentials import cert_pem
@@ -86,11 +86,11 @@ def test_a_client_needs_certs_or_the_apiv3_key(credentials: Credentials) -> None
     with pytest.raises(ConfigurationError, match="apiv3_key"):
         Client(credentials.mchid, credentials.serial, credentials.merchant_key, None)
     client = Client(credentials.mchid, credentials.serial, credentials.merchant_key, apiv3_key=credentials.apiv3_key)
-    assert len(client.certificates) == 0 and client.certificates.downloads
+    assert len(client.certificates) == 0 and client.refresher is not None
 
 
 async def test_the_certificate_list_as_downloaded(ping: Emulator, bare: Client) -> None:
-    await bare.certificates.refresh()
+    await bare.refresher.refresh()
     [entry] = bare.certificates.certificates()
     platform = ping.credentials.platform[-1]
     assert entry.certificate == platform.certificate
@@ -100,8 +100,8 @@ async def test_the_certificate_list_as_downloaded(ping: Emulator, bare: Client) 
     assert item["encrypt_certificate"]["algorithm"] == "AEAD_AES_256_GCM"
 
 
-async def test_a_replaced_verifier_leaves_the_download_to_the_store(ping: Emulator, bare: Client) -> None:
-    bare.middleware.replace("verifier", Verifier(bare.certificates.key_for))
+async def test_a_replaced_verifier_checks_the_certificate_download_too(ping: Emulator, bare: Client) -> None:
+    bare.middleware.replace("verifier", Verifier(bare.refresher.key_for))
     response = await asyncio.wait_for(bare.v3.ping.get(), 10)
     assert response.headers["Wechatpay-Serial"] in bare.certificates
 
@@ -130,7 +130,7 @@ async def test_background_refresh_picks_up_a_rotation(ping: Emulator) -> None:
     await eventually(lambda: new in client.certificates)
     assert len(downloads(ping)) >= 2
     await client.close()
-    assert client.certificates._refresher is None
+    assert client.refresher is None or client.refresher._scheduled is None
 
 
 async def test_a_failed_background_refresh_is_logged_and_calls_go_on(
@@ -149,16 +149,19 @@ async def test_a_failed_background_refresh_is_logged_and_calls_go_on(
     assert ping.credentials.apiv3_key not in caplog.text
 
 
-async def test_refresh_jitter_stays_within_ten_percent() -> None:
-    store = CertificateStore(refresh_interval=1000)
-    delays = {store.next_delay() for _ in range(200)}
+async def test_refresh_jitter_stays_within_ten_percent(credentials: Credentials) -> None:
+    client = Client(credentials.mchid, credentials.serial, credentials.merchant_key, apiv3_key="k" * 32, refresh_interval=1000)
+    refresher = client.refresher
+    assert refresher is not None
+    delays = {refresher.next_delay() for _ in range(200)}
     assert all(900 <= d <= 1100 for d in delays)
     assert len(delays) > 100
 
 
 async def test_close_stops_the_refresh_task(ping: Emulator, bare: Client) -> None:
     await bare.v3.ping.get()
-    task = bare.certificates._refresher
+    assert bare.refresher is not None
+    task = bare.refresher._scheduled
     assert task is not None and not task.done()
     await bare.close()
     assert task.cancelled()
@@ -168,14 +171,14 @@ async def test_public_key_only_store_runs_no_refresh_task(emulator: Emulator) ->
     client = emulator.client(certs={emulator.credentials.public_key_id: emulator.credentials.public_key.public_key()})
     emulator.stub("GET", PING, {"pong": True})
     await client.v3.ping.get()
-    assert client.certificates._refresher is None
+    assert client.refresher is None or client.refresher._scheduled is None
 
 
 def test_expired_certificates_are_dropped_and_never_named(credentials: Credentials) -> None:
     certificate = credentials.platform[0].certificate
     later = certificate.not_valid_after_utc.timestamp() + 1
     now = [certificate.not_valid_before_utc.timestamp() + 60]
-    store = CertificateStore(
+    store = KeyRing(
         {credentials.platform_serial: certificate, credentials.public_key_id: credentials.public_key.public_key()},
         prefer="certificate",
         clock=lambda: now[0],
@@ -214,7 +217,7 @@ async def test_a_list_signed_by_a_key_not_in_it_is_refused(
 async def test_a_list_altered_in_transit_is_refused(ping: Emulator, bare: Client, fault: str, check: str) -> None:
     ping.fault(fault, "v3/certificates")
     with pytest.raises(SignatureError, match="refused the platform certificate list") as caught:
-        await bare.certificates.refresh()
+        await bare.refresher.refresh()
     assert caught.value.check == check
     assert len(bare.certificates) == 0
 
@@ -228,7 +231,7 @@ async def test_a_refresh_signed_by_an_unknown_key_is_refused(
     book = dataclasses.replace(ping.credentials, platform=[*ping.credentials.platform, stranger])
     ping.stub("GET", "v3/certificates", lambda _: signed_by(stranger, certificate_list(book), ping.now()))
     with pytest.raises(SignatureError, match="a key already held"):
-        await bare.certificates.refresh()
+        await bare.refresher.refresh()
     assert bare.certificates.serials() == held
     assert (await bare.v3.ping.get()).json() == {"pong": True}  # calls that can verify go on
 
@@ -254,7 +257,7 @@ async def test_a_listed_serial_that_does_not_match_its_certificate_is_refused(pi
 
     ping.stub("GET", "v3/certificates", lying)
     with pytest.raises(SignatureError) as caught:
-        await bare.certificates.refresh()
+        await bare.refresher.refresh()
     assert caught.value.check == "certificates"
 
 
@@ -280,21 +283,21 @@ async def test_public_key_merchant_with_the_key_configured(pk_only: Emulator) ->
 async def test_public_key_only_merchant_gets_a_clear_message(pk_only: Emulator) -> None:
     client = pk_only.client(certs=None)
     with pytest.raises(ConfigurationError, match=r"404 RESOURCE_NOT_EXISTS.*certs=\{'PUB_KEY_ID_") as caught:
-        await client.certificates.refresh()
+        await client.refresher.refresh()
     assert pk_only.credentials.apiv3_key not in str(caught.value)
     with pytest.raises(ConfigurationError, match="PUB_KEY_ID_"):
         await client.encrypt("张三")
     with pytest.raises(ConfigurationError, match=pk_only.credentials.public_key_id):
         await client.v3.ping.get()  # the answer names the public key the client lacks
-    assert client.certificates._refresher is None
+    assert client.refresher is None or client.refresher._scheduled is None
 
 
 @pytest.mark.parametrize("status", [403, 404])
 async def test_resource_not_exists_means_public_key_mode(ping: Emulator, bare: Client, status: int) -> None:
     ping.stub("GET", "v3/certificates", Answer(status, {"code": "RESOURCE_NOT_EXISTS", "message": "无可用的平台证书"}))
     with pytest.raises(ConfigurationError, match=f"{status} RESOURCE_NOT_EXISTS"):
-        await bare.certificates.refresh()
-    assert bare.certificates.public_key_only
+        await bare.refresher.refresh()
+    assert bare.refresher.public_key_only
 
 
 # -- transition ------------------------------------------------------------------------------

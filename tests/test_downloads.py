@@ -197,7 +197,7 @@ async def test_statement_with_a_bad_signature(emulator: Emulator, client: Client
     emulator.stub("GET", "v3/statements", answer)
     with pytest.raises(SignatureError) as caught:
         await client.download("v3/statements", tmp_path / "s.pdf")
-    assert caught.value.response is not None and caught.value.response.content.connection is None  # released
+    assert caught.value.response is not None and caught.value.response.stream._answer.connection is None  # type: ignore[union-attr]  # released
     assert leftovers(tmp_path) == []
 
 

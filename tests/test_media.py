@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import os
 import re
@@ -11,12 +12,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiohttp import MultipartWriter
 from aiohttp.payload import BytesPayload
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from wechatpay_chain import ApiError, Client, ConfigurationError
-from wechatpay_chain._media import SPOOL_LIMIT, media_meta, multipart
+from wechatpay_chain import ApiError, Client, ConfigurationError, Request
+from wechatpay_chain._uploads import SPOOL_LIMIT, media_meta, multipart
 from wechatpay_chain.testing import Emulator
 from wechatpay_chain.testing._files import form_parts
 
@@ -111,13 +113,17 @@ async def test_other_upload_endpoints(emulator: Emulator, client: Client) -> Non
         assert await stream.read() == image
 
 
+def upload_request(client: Client, signed: bytes, form: MultipartWriter) -> Request:
+    """An upload request built by hand: `signed` is what the signature covers, `form` what is sent."""
+    request = client.build_request("POST", UPLOAD, {}, {"headers": {"Content-Type": form.content_type}})
+    return dataclasses.replace(request, body=signed, payload=form)
+
+
 async def test_emulator_rejects_a_wrong_sha256(client: Client) -> None:
     data = png(100)
     meta = media_meta("x.png", hashlib.sha256(b"something else").hexdigest())
-    request = client.build_request("POST", UPLOAD, {}, {})
     form = multipart(meta, BytesPayload(data), "x.png")
-    request.sign_body, request.payload = meta, form
-    request.headers["Content-Type"] = form.content_type
+    request = upload_request(client, meta, form)
     with pytest.raises(ApiError) as caught:
         await client.execute(request)
     assert caught.value.status == 400 and "sha256" in caught.value.message
@@ -126,10 +132,8 @@ async def test_emulator_rejects_a_wrong_sha256(client: Client) -> None:
 async def test_emulator_rejects_a_signature_over_other_bytes(client: Client) -> None:
     data = png(100)
     meta = media_meta("x.png", hashlib.sha256(data).hexdigest())
-    request = client.build_request("POST", UPLOAD, {}, {})
     form = multipart(meta, BytesPayload(data), "x.png")
-    request.sign_body, request.payload = meta + b" ", form  # signs bytes that are not the meta sent
-    request.headers["Content-Type"] = form.content_type
+    request = upload_request(client, meta + b" ", form)  # signs bytes that are not the meta sent
     with pytest.raises(ApiError) as caught:
         await client.execute(request)
     assert caught.value.status == 401

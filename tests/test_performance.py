@@ -14,14 +14,14 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from wechatpay_chain import Handler, Middleware, MiddlewareStack, Request, Response, TemplateError
 from wechatpay_chain._hazmat import nonce
-from wechatpay_chain._template import _quote, encode_query, parse
+from wechatpay_chain._template import encode_query, parse, quote_component
 
 BASE62 = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 @given(st.text())
 def test_quote_fast_path_matches_urllib(text: str) -> None:
-    assert _quote(text) == quote(text, safe="")
+    assert quote_component(text) == quote(text, safe="")
 
 
 @given(st.text(min_size=1).filter(lambda t: t not in (".", "..")))

@@ -12,9 +12,18 @@ import pytest
 from aiohttp.payload import BytesPayload
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from wechatpay_chain import ApiError, Client, ConfigurationError, RetryPolicy, SignatureError, TransportError
+from wechatpay_chain import (
+    ApiError,
+    BaseURL,
+    Client,
+    ConfigurationError,
+    RetryPolicy,
+    SignatureError,
+    Timeout,
+    TransportError,
+)
+from wechatpay_chain._config import BACKUP_URL, PRIMARY_URL
 from wechatpay_chain._models import Request, Response
-from wechatpay_chain._retry import BACKUP_URL, PRIMARY_URL
 from wechatpay_chain._transport import Transport
 from wechatpay_chain.testing import Answer, Credentials, Emulator
 from wechatpay_chain.testing._auth import parse_authorization
@@ -45,9 +54,10 @@ async def emu(credentials: Credentials) -> Any:
         yield emulator
 
 
-def request(method: str = "GET", url: str = PRIMARY_URL + "v3/x/1", **extensions: Any) -> Request:
-    target = url[url.index("/", url.index("://") + 3) :]
-    return Request(method, url, target, target[1:], "v3/x/{n}", CIMultiDict(), extensions=extensions)
+def request(
+    method: str = "GET", base: str = PRIMARY_URL, path: str = "v3/x/1", query: str = "", idempotent: bool | None = None
+) -> Request:
+    return Request(method, BaseURL.parse(base), path, query, "v3/x/{n}", CIMultiDict(), idempotent=idempotent)
 
 
 def response(status: int, **headers: str) -> Response:
@@ -111,8 +121,7 @@ def test_a_retry_after_header_lengthens_the_wait_within_the_cap() -> None:
      ("POST", True, True), ("PATCH", True, True), ("GET", False, False)],
 )  # fmt: skip
 def test_only_get_is_idempotent_unless_the_call_says(method: str, flag: bool | None, expected: bool) -> None:
-    extensions = {} if flag is None else {"idempotent": flag}
-    assert RetryPolicy().idempotent(request(method, **extensions)) is expected
+    assert RetryPolicy().idempotent(request(method, idempotent=flag)) is expected
 
 
 async def test_a_sent_streamed_upload_is_not_repeated_even_when_idempotent() -> None:
@@ -133,19 +142,19 @@ async def test_a_sent_streamed_upload_is_not_repeated_even_when_idempotent() -> 
 
 def test_attempts_fail_over_after_the_primary_failed_and_keep_their_path() -> None:
     policy = RetryPolicy(primary_url="https://a.example/base/", backup_url="https://b.example/", failover_after=2)
-    original = request(url="https://a.example/base/v3/x/1?q=%20")
+    original = request(base="https://a.example/base/", query="q=%20")
     first, second, third = (policy.attempt(original, n) for n in (1, 2, 3))
     assert (first.url, first.target) == ("https://a.example/base/v3/x/1?q=%20", "/base/v3/x/1?q=%20")
     assert second.url == first.url
     assert (third.url, third.target) == ("https://b.example/v3/x/1?q=%20", "/v3/x/1?q=%20")
-    assert [r.extensions["attempt"] for r in (first, second, third)] == [1, 2, 3]
+    assert [r.attempt for r in (first, second, third)] == [1, 2, 3]
     first.headers["Authorization"] = "signed once"
     assert "Authorization" not in original.headers and "Authorization" not in second.headers
 
 
 def test_other_hosts_never_fail_over() -> None:
     policy = RetryPolicy()
-    hk = request(url="https://apihk.mch.weixin.qq.com/v3/global/x")
+    hk = request(base="https://apihk.mch.weixin.qq.com/", path="v3/global/x")
     assert policy.attempt(hk, 3).url == hk.url
     assert RetryPolicy(backup_url=None).attempt(request(), 3).url == request().url
 
@@ -169,7 +178,7 @@ async def test_each_attempt_is_signed_afresh(emu: Emulator) -> None:
     emu.fault("status", PING, times=2, status=503)
     client = emu.client(retry=fast(emu.base_url, attempts=3))
     answer = await client.chain(PING).get(n="7")
-    assert answer.json() == {"n": "7"} and answer.request.extensions["attempt"] == 3
+    assert answer.json() == {"n": "7"} and answer.request.attempt == 3
     fields = [parse_authorization(r.headers["Authorization"]) for r in emu.received]
     assert len(fields) == 3
     assert len({f["nonce_str"] for f in fields}) == 3
@@ -207,7 +216,7 @@ async def test_a_post_marked_idempotent_is_repeated(emu: Emulator) -> None:
     emu.fault("drop", ECHO, times=1)
     client = emu.client(retry=fast(emu.base_url))
     answer = await client.chain(ECHO).post(json={"a": 1}, idempotent=True)
-    assert answer.json() == {"a": 1} and answer.request.extensions["attempt"] == 2
+    assert answer.json() == {"a": 1} and answer.request.attempt == 2
     assert len(emu.received) == 2
 
 
@@ -259,7 +268,7 @@ async def test_a_refused_connection_is_repeated_for_any_method_then_fails_over(e
     client = emu.client(base_url=primary, retry=fast(primary, backup_url=emu.base_url))
     answer = await client.chain(ECHO).post(json={"k": "v"})
     assert answer.json() == {"k": "v"}
-    assert answer.request.extensions["attempt"] == 2 and answer.request.url.startswith(emu.base_url)
+    assert answer.request.attempt == 2 and answer.request.url.startswith(emu.base_url)
     [received] = emu.received
     assert received.target == "/v3/retry/echo"
 
@@ -313,11 +322,12 @@ async def test_a_client_timeout_applies_to_every_call(emu: Emulator) -> None:
 def test_timeout_defaults_and_numbers(offline_client: Client) -> None:
     transport = offline_client.middleware._transport
     assert isinstance(transport, Transport)
-    assert (transport.timeout.total, transport.timeout.sock_connect, transport.timeout.connect) == (30, 5, None)
-    long = offline_client.build_request("GET", "v3/x", {}, {"timeout": 60}).timeout
-    short = offline_client.build_request("GET", "v3/x", {}, {"timeout": 2}).timeout
-    assert long is not None and short is not None
-    assert (long.total, long.sock_connect, short.total, short.sock_connect) == (60, 5, 2, 2)
+    assert transport.timeout == Timeout(total=30, connect=5, pool=None, read=None)
+    long = offline_client.build_request("GET", "v3/x/y", {}, {"timeout": 60}).timeout
+    short = offline_client.build_request("GET", "v3/x/y", {}, {"timeout": 2}).timeout
+    assert (long, short) == (Timeout(total=60, connect=5), Timeout(total=2, connect=2))
+    native = offline_client.build_request("GET", "v3/x/y", {}, {"timeout": aiohttp.ClientTimeout(10, sock_read=3)})
+    assert native.timeout == Timeout(total=10, connect=None, read=3)
 
 
 async def test_waiting_for_a_busy_pool_is_not_a_connect_timeout(emu: Emulator) -> None:
@@ -365,7 +375,7 @@ class _FailingSession:
     ],
 )
 async def test_the_transport_tells_whether_the_request_can_have_gone_out(exc: Exception, sent: bool, text: str) -> None:
-    transport = Transport(lambda: _FailingSession(exc), aiohttp.ClientTimeout(total=30, sock_connect=5))  # type: ignore[arg-type,return-value]
+    transport = Transport(lambda: _FailingSession(exc), Timeout(total=30, connect=5))  # type: ignore[arg-type,return-value]
     with pytest.raises(TransportError) as caught:
         await transport(request("POST"))
     assert caught.value.sent is sent

@@ -157,7 +157,7 @@ async def test_no_repr_str_exception_or_traceback_holds_a_secret(
             "TemplateError",
         }
         assert {c.__name__ for o in objects for c in type(o).__mro__} >= {
-            "Client", "Chain", "Signer", "Verifier", "CertificateStore", "MiddlewareStack", "RetryPolicy",
+            "Client", "Chain", "Signer", "Verifier", "KeyRing", "CertificateRefresher", "MiddlewareStack", "RetryPolicy", "Secret",
             "CallLogger", "Request", "Response", "Emulator", "Credentials", "PlatformCertificate", "Notification",
         }  # fmt: skip
         assert leaks(texts_of(objects), fragments) == []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
+import orjson
 import pytest
 
-from wechatpay_chain import ApiError, Client, ConfigurationError
+from wechatpay_chain import Client, ConfigurationError
 from wechatpay_chain._hazmat import oaep_encrypt
 from wechatpay_chain.testing import Answer, Emulator, Incoming
 from wechatpay_chain.testing._platform_certificates import decrypt_sensitive
@@ -84,42 +84,58 @@ async def test_sha256_is_an_option(emulator: Emulator) -> None:
 async def test_the_request_names_the_key_the_field_was_sealed_with(insurer: Emulator) -> None:
     """A refresh between encrypting and sending must not change the serial the request names."""
     client = insurer.client(certs=None, prefer="certificate")
+    assert client.refresher is not None
     old = insurer.credentials.platform_serial
     sealed = await client.encrypt("张三")
+    assert sealed.serial == old
     insurer.rotate_certificate()
-    await client.certificates.refresh()
+    await client.refresher.refresh()
     new = insurer.credentials.platform_serial
     assert client.certificates.current().serial == new  # type: ignore[union-attr]
     response = await client.v3.inspolicymgr.deduct.policies.post(json=policy([sealed]))
     assert response.json() == {"serial": old, "insured_name_list": ["张三"]}
 
-    async def elsewhere() -> str | None:
-        return client.certificates.request_serial()
 
-    assert await asyncio.create_task(elsewhere()) == old  # a task started after inherits the choice
-
-
-async def test_another_task_keeps_the_current_key(insurer: Emulator) -> None:
+async def test_encrypting_leaves_unrelated_requests_naming_the_current_key(insurer: Emulator) -> None:
+    insurer.stub("GET", "v3/ping", {"pong": True})
     client = insurer.client(certs=None, prefer="certificate")
-    await client.certificates.refresh()
-    first = client.certificates.request_serial()
-
-    async def seal() -> None:
-        await client.encrypt("张三")
-
-    await asyncio.create_task(seal())
+    assert client.refresher is not None
+    await client.encrypt("张三")
     insurer.rotate_certificate()
-    await client.certificates.refresh()
-    assert client.certificates.request_serial() == insurer.credentials.platform_serial != first
+    await client.refresher.refresh()
+    await client.v3.ping.get()
+    assert insurer.received[-1].headers["Wechatpay-Serial"] == insurer.credentials.platform_serial
 
 
-async def test_an_explicit_serial_header_wins(insurer: Emulator) -> None:
+async def test_a_header_naming_another_key_is_refused_before_any_io(insurer: Emulator) -> None:
+    client = insurer.client()
+    sealed = await client.encrypt("张三")  # the public key, which this client prefers
+    serial = insurer.credentials.platform_serial
+    with pytest.raises(ConfigurationError, match="Wechatpay-Serial") as caught:
+        await client.v3.inspolicymgr.deduct.policies.post(json=policy([sealed]), headers={"Wechatpay-Serial": serial})
+    assert sealed.serial in str(caught.value) and serial in str(caught.value)
+    assert not insurer.received
+
+
+async def test_fields_sealed_with_two_keys_are_refused(insurer: Emulator) -> None:
+    client = insurer.client()
+    first = await client.encrypt("张三")
+    client.certificates.prefer = "certificate"
+    second = await client.encrypt("李四")
+    assert first.serial != second.serial
+    with pytest.raises(ConfigurationError, match="different keys"):
+        await client.v3.inspolicymgr.deduct.policies.post(json=policy([first, second]))
+    assert not insurer.received
+
+
+async def test_a_raw_body_names_the_key_the_caller_gives(insurer: Emulator) -> None:
     client = insurer.client()
     sealed = await client.encrypt("张三")
-    serial = insurer.credentials.platform_serial
-    with pytest.raises(ApiError, match="insured_name_list"):  # sealed for the public key, named the certificate
-        await client.v3.inspolicymgr.deduct.policies.post(json=policy([sealed]), headers={"Wechatpay-Serial": serial})
-    assert insurer.received[-1].headers["Wechatpay-Serial"] == serial
+    body = orjson.dumps(policy([sealed]))
+    response = await client.v3.inspolicymgr.deduct.policies.post(
+        body=body, headers={"Content-Type": "application/json", "Wechatpay-Serial": sealed.serial}
+    )
+    assert response.json() == {"serial": sealed.serial, "insured_name_list": ["张三"]}
 
 
 async def test_decrypt_a_field_wechatpay_encrypted(emulator: Emulator) -> None:

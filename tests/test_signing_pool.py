@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from wechatpay_chain import Client, ConfigurationError, ProcessPoolSigner, Signer, WechatpayError
+from wechatpay_chain import ConfigurationError, ProcessPoolSigner, Signer, WechatpayError
 from wechatpay_chain._hazmat import rsa_verify
 from wechatpay_chain.testing import Credentials, Emulator
 
@@ -28,7 +28,7 @@ WAIT = 30.0  # seconds; a bound on anything that could hang, never a timing asse
 @pytest.fixture(scope="module")
 def pool(credentials: Credentials) -> Iterator[ProcessPoolSigner]:
     """One two-worker signer for the module (spawning workers is the slow part); each test has its own loop."""
-    signer = ProcessPoolSigner(credentials.mchid, credentials.serial, credentials.merchant_key, workers=2)
+    signer = ProcessPoolSigner(credentials.merchant_key, workers=2)
     yield signer
     asyncio.run(signer.aclose())
 
@@ -103,41 +103,31 @@ def test_repr_holds_no_key_material(pool: ProcessPoolSigner, credentials: Creden
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     secrets = [str(key.private_numbers().d), str(key.private_numbers().p), base64.b64encode(der)[40:80].decode()]
     text = repr(pool) + "".join(repr(worker.process) for worker in pool._pool)
-    assert text.startswith("<ProcessPoolSigner mchid=") and "workers=2" in text
+    assert text.startswith("<ProcessPoolSigner workers=2")
     assert "PRIVATE" not in text and not any(secret in text for secret in secrets)
 
 
-async def test_the_client_option_signs_real_calls_and_close_stops_the_workers(emulator: Emulator) -> None:
+async def test_a_client_signing_in_workers_makes_real_calls_and_close_stops_them(emulator: Emulator) -> None:
     emulator.stub("GET", "v3/ping", {"ok": 1})
-    client = emulator.client(signing_workers=1)
-    assert isinstance(client.signer, ProcessPoolSigner) and client.middleware["signer"] is client.signer
+    pool = ProcessPoolSigner(emulator.credentials.merchant_key, workers=1)
+    client = emulator.client(private_key=None, signer=pool)
     answers = await asyncio.wait_for(asyncio.gather(*(client.v3.ping.get() for _ in range(5))), WAIT)
     assert [a.json() for a in answers] == [{"ok": 1}] * 5  # the emulator checked every signature
-    pids = worker_pids(client.signer)
+    params = await client.jsapi_params("wx1", "prepay_1")  # payment parameters are signed in the pool too
+    message = f"wx1\n{params['timeStamp']}\n{params['nonceStr']}\nprepay_id=prepay_1\n".encode()
+    assert rsa_verify(emulator.credentials.merchant_key.public_key(), message, params["paySign"])
+    pids = worker_pids(pool)
     assert len(pids) == 1
     await client.close()
     assert not wait_until_gone(pids)
     assert not {p.pid for p in multiprocessing.active_children()} & set(pids)
-    assert "closed" in repr(client.signer)
+    assert "closed" in repr(pool)
     with pytest.raises(WechatpayError, match="closed"):
-        await client.signer.sign(b"late")
-
-
-async def test_it_can_replace_the_signer_of_a_client(
-    emulator: Emulator, client: Client, pool: ProcessPoolSigner
-) -> None:
-    emulator.stub("GET", "v3/ping", {"ok": 1})
-    local = client.signer
-    client.middleware.replace("signer", pool)
-    try:
-        assert (await asyncio.wait_for(client.v3.ping.get(), WAIT)).json() == {"ok": 1}
-        assert emulator.received[-1].headers["Authorization"].startswith("WECHATPAY2-SHA256-RSA2048 ")
-    finally:
-        client.middleware.replace("signer", local)  # the client's close() would close the module's pool
+        await pool.sign(b"late")
 
 
 async def test_workers_start_on_first_use_and_aclose_stops_them(credentials: Credentials) -> None:
-    signer = ProcessPoolSigner(credentials.mchid, credentials.serial, credentials.merchant_key, workers=1)
+    signer = ProcessPoolSigner(credentials.merchant_key, workers=1)
     assert "not started" in repr(signer) and not worker_pids(signer)
     await asyncio.wait_for(signer.sign(b"one"), WAIT)
     pids = worker_pids(signer)
@@ -151,15 +141,7 @@ async def test_workers_start_on_first_use_and_aclose_stops_them(credentials: Cre
 @pytest.mark.parametrize("workers", [0, -1, True, 1.5, "2"])
 def test_a_bad_worker_count_is_refused_before_any_process_starts(credentials: Credentials, workers: object) -> None:
     with pytest.raises(ConfigurationError, match="signing workers must be a number of processes >= 1"):
-        ProcessPoolSigner(credentials.mchid, credentials.serial, credentials.merchant_key, workers=workers)  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError, match="signing workers"):
-        Client(
-            credentials.mchid,
-            credentials.serial,
-            credentials.merchant_key,
-            {credentials.public_key_id: credentials.public_key.public_key()},
-            signing_workers=workers,  # type: ignore[arg-type]
-        )
+        ProcessPoolSigner(credentials.merchant_key, workers=workers)  # type: ignore[arg-type]
 
 
 FORGETFUL = """
@@ -170,7 +152,7 @@ FORGETFUL = """
 
     async def main():
         creds = Credentials.load(Path(sys.argv[1]))
-        signer = ProcessPoolSigner(creds.mchid, creds.serial, creds.merchant_key, workers=2)
+        signer = ProcessPoolSigner(creds.merchant_key, workers=2)
         await signer.sign(b"hello")
         print(*(w.process.pid for w in signer._pool), flush=True)
         if sys.argv[2] == "hang":
@@ -218,7 +200,7 @@ UNGUARDED = """
 
     async def main():
         creds = Credentials.load(Path(sys.argv[1]))
-        signer = ProcessPoolSigner(creds.mchid, creds.serial, creds.merchant_key, workers=1)
+        signer = ProcessPoolSigner(creds.merchant_key, workers=1)
         try:
             await signer.sign(b"hello")
         except WechatpayError as exc:

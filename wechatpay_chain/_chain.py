@@ -15,11 +15,16 @@ from collections.abc import Coroutine, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
+from ._template import check_relative
+
 if TYPE_CHECKING:
     from ._models import Response
-    from ._template import Query
+    from ._types import Headers, PlaceholderValue, Query, TimeoutTypes
 
 _CAPITAL = re.compile(r"[A-Z]")
+
+CALL_OPTIONS = frozenset({"json", "query", "body", "headers", "base_url", "timeout", "idempotent"})
+"""The keyword arguments of a verb that are options, not placeholder values."""
 
 
 class Sender(Protocol):
@@ -54,9 +59,6 @@ def join(base: str, path: str) -> str:
     return base + path if base.endswith("/") else base + "/" + path
 
 
-CALL_OPTIONS = ("json", "query", "body", "headers", "base_url", "timeout", "idempotent")
-
-
 class Verb(Protocol):
     """The signature shared by the five HTTP verbs of a chain node."""
 
@@ -66,13 +68,18 @@ class Verb(Protocol):
         json: Any = None,
         query: Query | None = None,
         body: bytes | str | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
         base_url: str | None = None,
-        timeout: Any = None,
+        timeout: TimeoutTypes | None = None,
         idempotent: bool | None = None,
-        **placeholders: str | int,
+        placeholders: Mapping[str, PlaceholderValue] | None = None,
+        **values: PlaceholderValue,
     ) -> Coroutine[Any, Any, Response]:
-        """Fill the placeholders, then build, sign, send and verify the call."""
+        """Fill the placeholders, then build, sign, send and verify the call.
+
+        A placeholder named like an option (`{json}`, `{query}`, …) takes its value from
+        `placeholders={"json": …}`; any other placeholder can be given either way.
+        """
         ...
 
 
@@ -117,6 +124,7 @@ class Chain:
     def __getitem__(self, path: str) -> Chain:
         if not isinstance(path, str):
             raise TypeError(f"a chain path is a str, got {type(path).__name__}")
+        check_relative(path)
         return Chain(self._sender, join(self._template, path))
 
     def chain(self, path: str) -> Chain:
@@ -135,10 +143,22 @@ class Chain:
     def __hash__(self) -> int:
         return hash(self._template)
 
-    async def _call(self, method: str, **arguments: Any) -> Response:
-        # `Verb` types the arguments; here they are only split into call options and placeholders.
-        # An `idempotent` of None means only a GET may be repeated after it reached the server.
-        options = {name: arguments.pop(name, None) for name in CALL_OPTIONS}
+    async def _call(self, method: str, /, *args: object, **arguments: Any) -> Response:
+        # `Verb` types the arguments; here they are only split into options and placeholder values.
+        if args:
+            raise TypeError(
+                f"{method.lower()}() takes keyword arguments only: placeholder values by name "
+                f"(plan_id=…) and options (json=, query=, headers=, …); got {len(args)} positional"
+            )
+        options = {name: arguments.pop(name) for name in CALL_OPTIONS.intersection(arguments)}
+        named = arguments.pop("placeholders", None)
+        if named is not None:
+            if not isinstance(named, Mapping):
+                raise TypeError(f"placeholders= takes a mapping of placeholder names to values, got {named!r}")
+            clash = sorted(set(named).intersection(arguments))
+            if clash:
+                raise TypeError(f"{method.lower()}(): {clash} given both as keywords and in placeholders=")
+            arguments.update(named)
         return await self._sender.send(method, self._template, arguments, options)
 
     get = _Verb("GET")

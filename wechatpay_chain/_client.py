@@ -1,59 +1,55 @@
-"""The client: one merchant's credentials, its middleware stack and the root of its chain."""
+"""The client: one merchant's credentials, its middleware stack and the root of its chain.
+
+The top of the core: it assembles the parts (key ring, refresher, request builder, stack) and
+hands each feature what it needs; nothing below imports it.
+"""
 
 from __future__ import annotations
 
-import platform
+import datetime as dt
+import os
 import time
 from collections.abc import Callable, Mapping
-from functools import lru_cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import orjson
-from multidict import CIMultiDict
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from . import _downloads, _hazmat, _media, _payparams, _sensitive
-from ._certificates import REFRESH_INTERVAL, CertificateStore
+from . import _downloads, _hazmat, _payparams, _sensitive, _uploads
+from ._certificates import CertificateRefresher
 from ._chain import Chain
+from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
 from ._errors import ApiError, ConfigurationError, WechatpayError
-from ._keys import PrivateKeyInput, PublicKeyInput, load_private_key
+from ._keyring import KeyRing
+from ._keys import load_private_key
 from ._logging import CallLogger
 from ._middleware import MiddlewareStack
 from ._models import Request, Response
-from ._retry import PRIMARY_URL, RetryPolicy
+from ._requests import RequestBuilder, check_reserved
+from ._retry import RetryPolicy
+from ._secret import Secret
+from ._sensitive import Encrypted
 from ._signing import Signer
-from ._signing_pool import ProcessPoolSigner
-from ._template import encode_query, parse
-from ._transport import DEFAULT_TIMEOUT, Transport
-from ._verification import VERIFIED_ELSEWHERE, Verifier
-from ._version import __version__
+from ._transport import Transport
+from ._types import (
+    BillOptions,
+    Clock,
+    DownloadOptions,
+    Headers,
+    PrivateKeyInput,
+    ProgressCallback,
+    PublicKeyInput,
+    Query,
+    SigningKey,
+    TimeoutTypes,
+    UploadSource,
+)
+from ._verification import Verifier
 
-DEFAULT_BASE_URL = PRIMARY_URL
-USER_AGENT = f"wechatpay-chain/{__version__} aiohttp/{aiohttp.__version__} Python/{platform.python_version()}"
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
-
-@lru_cache(maxsize=64)
-def _split_base(base_url: str) -> tuple[str, str]:
-    """(origin, path prefix ending in '/') of a base URL; ConfigurationError when unusable."""
-    scheme, sep, rest = base_url.partition("://")
-    if scheme not in ("http", "https") or not sep or not rest or rest.startswith("/"):
-        raise ConfigurationError(f"base_url {base_url!r} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}")
-    if "?" in rest or "#" in rest:
-        raise ConfigurationError(f"base_url {base_url!r} cannot carry a query or fragment")
-    host, slash, prefix = rest.partition("/")
-    prefix = "/" + prefix if slash else "/"
-    return f"{scheme}://{host}", prefix if prefix.endswith("/") else prefix + "/"
-
-
-def _timeout(value: aiohttp.ClientTimeout | float | None) -> aiohttp.ClientTimeout | None:
-    if value is None or isinstance(value, aiohttp.ClientTimeout):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        # A bare number bounds the whole call; connecting keeps its own, shorter default bound.
-        return aiohttp.ClientTimeout(
-            total=float(value), sock_connect=min(float(value), DEFAULT_TIMEOUT.sock_connect or value)
-        )
-    raise ConfigurationError(f"timeout must be seconds > 0 or an aiohttp.ClientTimeout, got {value!r}")
+UPLOAD_OPTIONS = frozenset({"filename", "meta", "content_type", "headers", "base_url", "timeout", "placeholders"})
 
 
 class Client:
@@ -62,108 +58,110 @@ class Client:
     Reach any endpoint as `client.v3.pay.transactions.native`, `client.chain("v3/pay/…")`
     or `client["v3/pay/…"]`, then `await node.post(json=…)`.
 
-    Timeouts bound each attempt: by default 30 s in all, of which at most 5 s to connect (waiting for a
-    free pooled connection counts only against the total). `timeout=` takes seconds (the total;
-    connecting stays within 5 s) or an `aiohttp.ClientTimeout`, per client or per call
-    (`node.get(timeout=2)`); running out raises `TransportError` naming the call. Retries and failover
-    to the backup host are opt-in: `retry=RetryPolicy()`. Each call is logged once on the
+    The merchant signs with `private_key` (its `apiclient_key.pem`), or with `signer=`, any object
+    with `async sign(message: bytes) -> str` (an HSM, a signing service: then no private key needs to
+    be loaded here). WeChat Pay's keys: `certs={"PUB_KEY_ID_…": key}` (public key), `{serial:
+    certificate}`, or both (the switch between them; `prefer="public_key"|"certificate"` picks the one
+    requests name, the public key by default). With `apiv3_key=` and no certificate, the platform
+    certificates are downloaded on first need and refreshed every `refresh_interval` seconds.
+
+    Timeouts bound each attempt: by default 30 s in all, of which at most 5 s to connect.
+    `timeout=` takes seconds (the total), a `Timeout` or an `aiohttp.ClientTimeout`, per client or
+    per call; running out raises `TransportError` naming the call. Retries and failover to the
+    backup host are opt-in: `retry=RetryPolicy()`. Each call is logged once on the
     `wechatpay_chain` logger (the "logging" middleware).
-
-    WeChat Pay's keys: `certs={"PUB_KEY_ID_…": key}` (public key), `{serial: certificate}`, or both
-    (the switch between them; `prefer="public_key"|"certificate"` picks the one requests name, the
-    public key by default). With `apiv3_key=` and no certificate, the platform certificates are
-    downloaded on first need and refreshed every `refresh_interval` seconds (12 h, jittered).
-
-    `signing_workers=n` signs in n worker processes (see ProcessPoolSigner): more calls/s on a
-    multi-core machine with many calls in flight, slower calls one at a time.
     """
 
     def __init__(
         self,
         mchid: str,
         serial: str,
-        private_key: PrivateKeyInput,
+        private_key: PrivateKeyInput | None = None,
         certs: Mapping[str, PublicKeyInput] | None = None,
         *,
+        signer: SigningKey | None = None,
         apiv3_key: str | bytes | None = None,
         prefer: str | None = None,
         refresh_interval: float = REFRESH_INTERVAL,
         base_url: str = DEFAULT_BASE_URL,
         session: aiohttp.ClientSession | None = None,
-        timeout: aiohttp.ClientTimeout | float = DEFAULT_TIMEOUT,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
         private_key_password: str | bytes | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
         nonce: Callable[[], str] = _hazmat.nonce,
-        signing_workers: int | None = None,
     ) -> None:
-        if not mchid or not isinstance(mchid, str):
-            raise ConfigurationError("mchid: the merchant id (商户号) is required, as a str")
-        if not serial or not isinstance(serial, str):
-            raise ConfigurationError(
-                "serial: the merchant API certificate serial (商户API证书序列号) is required, as a str"
-            )
-        self.mchid = mchid
-        self.serial = serial.upper()
-        self._private_key = load_private_key(private_key, password=private_key_password)
-        self._apiv3_key = _apiv3_key(apiv3_key)
-        self.certificates = CertificateStore(
-            certs,
-            apiv3_key=self._apiv3_key,
-            fetch=self._fetch_certificates,
-            prefer=prefer,
-            refresh_interval=refresh_interval,
-            clock=clock,
-            owner=mchid,
-        )
-        if self.serial in self.certificates:
-            raise ConfigurationError(
-                f"certs holds the merchant's own serial {self.serial!r}: certs is for WeChat Pay's "
-                "platform certificates or public key (PUB_KEY_ID_…), not the merchant API certificate"
-            )
-        if not len(self.certificates) and self._apiv3_key is None:
-            raise ConfigurationError(
-                "certs: give the WeChat Pay public key as certs={'PUB_KEY_ID_…': 'file:///path/pub_key.pem'} "
-                "or the platform certificates as certs={'<serial>': 'file:///path/wechatpay_<serial>.pem'}, "
-                "or pass apiv3_key=… to have the platform certificates downloaded"
-            )
-        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        _split_base(self.base_url)
+        self.mchid = _required(mchid, "mchid", "the merchant id (商户号)")
+        self.serial = _required(serial, "serial", "the merchant API certificate serial (商户API证书序列号)").upper()
+        self._private_key = _private_key(private_key, private_key_password, signer)
+        self.apiv3_key = Secret.of(apiv3_key, name="apiv3_key", length=32)
+        self.certificates = KeyRing(certs, prefer=prefer, clock=clock)
+        _check_keys(self.certificates, self.serial, self.apiv3_key)
+        base = BaseURL.parse(base_url if base_url.endswith("/") else base_url + "/")
+        self.base_url = str(base)
+        self._builder = RequestBuilder(base, headers)
         self._clock = clock
         self._session = session
         self._owns_session = session is None
         self._closed = False
-        self._headers = dict(headers or {})
-        self._root = Chain(self)
-        make_signer: Callable[..., Signer] = (
-            Signer if signing_workers is None else partial(ProcessPoolSigner, workers=signing_workers)
-        )
-        self.signer = make_signer(
-            mchid,
-            self.serial,
-            self._private_key,
-            platform_serial=self.certificates.request_serial,
-            clock=clock,
-            nonce=nonce,
-        )
-        self.verifier = Verifier(self.certificates.key_for, clock=clock)
-        default_timeout = _timeout(timeout) or DEFAULT_TIMEOUT
-        self.middleware = MiddlewareStack(Transport(self._get_session, default_timeout))
+        self.refresher = self._refresher(refresh_interval)
+        self.middleware = MiddlewareStack(Transport(self._get_session, Timeout.of(timeout)))
         self.middleware.append("logging", CallLogger())
-        self.middleware.append("signer", self.signer)
-        self.middleware.append("verifier", self.verifier)
+        self.middleware.append(
+            "signer",
+            Signer(
+                self.mchid,
+                self.serial,
+                signer if signer is not None else self._private_key,
+                platform_serial=self.certificates.request_serial,
+                clock=clock,
+                nonce=nonce,
+            ),
+        )
+        lookup = self.refresher.key_for if self.refresher is not None else self.certificates.lookup
+        self.middleware.append("verifier", Verifier(lookup, clock=clock))
         if retry is not None:
             if not isinstance(retry, RetryPolicy):
                 raise ConfigurationError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
             # Outside the signer, so that every attempt is signed afresh.
             self.middleware.insert_before("signer", "retry", retry)
+        self._root = Chain(self)
 
-    async def _fetch_certificates(self) -> Response:
-        # Through the whole stack (signing, retries, logs); the store verifies the answer itself.
-        request = self.build_request("GET", "v3/certificates", {}, {})
-        request.extensions[VERIFIED_ELSEWHERE] = True
-        return await self.middleware(request)
+    def _refresher(self, interval: float) -> CertificateRefresher | None:
+        if self.apiv3_key is None:
+            return None
+
+        async def fetch() -> Response:
+            # Through the stack without its verifier: the refresher checks the list itself, with the
+            # stack's verifier, against the keys the list may carry.
+            request = self.build_request("GET", "v3/certificates", {}, {})
+            return await self.middleware.bypassing("verifier")(request)
+
+        async def check(headers: Mapping[str, str], body: bytes, **options: Any) -> str:
+            return await self.verifier.check(headers, body, **options)
+
+        return CertificateRefresher(
+            self.certificates, fetch, self.apiv3_key, check, interval=interval, clock=self._clock, owner=self.mchid
+        )
+
+    # -- the one signer and the one verifier: the stack's ------------------------------------
+
+    @property
+    def signer(self) -> Signer:
+        """The stack's current "signer": every signature the client makes goes through its `sign`."""
+        return self.middleware["signer"]  # type: ignore[return-value]
+
+    @property
+    def verifier(self) -> Verifier:
+        """The stack's current "verifier": answers, notifications and certificate lists are checked by it."""
+        return self.middleware["verifier"]  # type: ignore[return-value]
+
+    async def _sign(self, message: bytes) -> str:
+        sign = getattr(self.middleware["signer"], "sign", None)
+        if sign is None:
+            raise ConfigurationError("the stack's 'signer' has no sign(message) method to sign payment parameters")
+        return await sign(message)  # type: ignore[no-any-return]
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -172,16 +170,13 @@ class Client:
             raise WechatpayError("this Client is closed")
         if self._session is None:
             self._session = aiohttp.ClientSession()
-            # aiohttp silently re-sends a GET/PUT/DELETE once when the connection drops, with the
-            # same signature and nonce; retries are the RetryPolicy's call, each signed afresh.
-            if hasattr(self._session, "_retry_connection"):
-                self._session._retry_connection = False
         return self._session
 
     async def close(self) -> None:
         """Release the client's resources (its own aiohttp session, never one passed in)."""
         self._closed = True
-        await self.certificates.close()
+        if self.refresher is not None:
+            await self.refresher.close()
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None
@@ -199,6 +194,8 @@ class Client:
     # -- the chain ------------------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Chain:
+        if name.startswith("_"):  # dunders and private names (copy, pickle, half-built instances)
+            raise AttributeError(name)
         return getattr(self._root, name)  # type: ignore[no-any-return]
 
     def __getitem__(self, path: str) -> Chain:
@@ -208,49 +205,13 @@ class Client:
         """The chain node for a URI template such as `"v3/pay/transactions/id/{transaction_id}"`."""
         return self._root[path]
 
-    # -- sensitive fields -----------------------------------------------------------------
-
-    async def encrypt(self, text: str, *, sha256: bool = False) -> str:
-        """Encrypt a sensitive field for WeChat Pay (RSA-OAEP, SHA-1 unless `sha256=True`).
-
-        Uses the key requests name (see `prefer`), downloading the certificates if needed; the
-        requests this task sends next name that key in `Wechatpay-Serial`, as WeChat Pay requires.
-        """
-        entry = await self.certificates.encryption_key()
-        return _sensitive.encrypt(entry.key, text, sha256=sha256)
-
-    def decrypt(self, ciphertext: str, *, sha256: bool = False) -> str:
-        """Decrypt a sensitive field WeChat Pay encrypted for this merchant (its private key)."""
-        return _sensitive.decrypt(self._private_key, ciphertext, sha256=sha256)
-
     # -- one call -------------------------------------------------------------------------
 
     def build_request(
         self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]
     ) -> Request:
         """Turn a chain call into the exact request to send; raises before any I/O on a slip."""
-        parsed = parse(template)
-        path = parsed.expand(values)
-        if path.startswith("v2/"):
-            path = path[3:]  # APIv2 paths go on the wire without their prefix
-        origin, prefix = _split_base(_base(options.get("base_url")) or self.base_url)
-        query = encode_query(parsed.query, options.get("query"))
-        target = prefix + path + ("?" + query if query else "")
-        headers = CIMultiDict({"Accept": "application/json", "User-Agent": USER_AGENT})
-        body = _body(method, template, options.get("json"), options.get("body"), headers)
-        headers.update(self._headers)
-        headers.update(options.get("headers") or {})
-        return Request(
-            method=method,
-            url=origin + target,
-            target=target,
-            path=path,
-            template=template,
-            headers=headers,
-            body=body,
-            timeout=_timeout(options.get("timeout")),
-            extensions={} if options.get("idempotent") is None else {"idempotent": bool(options["idempotent"])},
-        )
+        return self._builder.build(method, template, values, options)
 
     async def send(
         self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]
@@ -264,53 +225,200 @@ class Client:
         return await self.execute(request)
 
     async def execute(self, request: Request) -> Response:
-        """Send a built (and possibly adjusted) request through the stack; raises ApiError for a non-2xx answer."""
+        """Send a built request through the stack; raises ApiError for a non-2xx answer."""
         response = await self.middleware(request)
         if not response.ok:
-            raise ApiError(response, attempts=int(response.request.extensions.get("attempt", 1)))
+            raise ApiError(response, attempts=response.request.attempt)
         return response
 
-    # -- files and payment parameters (see _media, _downloads, _payparams) ------------------
+    # -- sensitive fields -----------------------------------------------------------------
 
-    upload = _media.upload
-    download = _downloads.download
-    open_download = _downloads.open_download
-    download_bill = _downloads.download_bill
-    open_bill = _downloads.open_bill
-    jsapi_params = _payparams.jsapi_params
-    app_params = _payparams.app_params
+    async def encrypt(self, text: str, *, sha256: bool = False) -> Encrypted:
+        """Encrypt a sensitive field for WeChat Pay (RSA-OAEP, SHA-1 unless `sha256=True`).
+
+        Uses the key requests name (see `prefer`), downloading the certificates if needed. The result
+        is a str that remembers that key: a `json=` body holding it is sent naming the key in
+        `Wechatpay-Serial`, as WeChat Pay requires (set that header yourself for a `body=`).
+        """
+        entry = await self.refresher.current() if self.refresher is not None else self.certificates.current()
+        if entry is None:
+            raise ConfigurationError(
+                "no platform certificate or public key to encrypt with: configure certs= or apiv3_key="
+            )
+        return Encrypted(_sensitive.encrypt(entry.key, text, sha256=sha256), entry.serial)
+
+    def decrypt(self, ciphertext: str, *, sha256: bool = False) -> str:
+        """Decrypt a sensitive field WeChat Pay encrypted for this merchant (its private key)."""
+        return _sensitive.decrypt(self._private_key, ciphertext, sha256=sha256)
+
+    # -- files ------------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        template: str,
+        file: UploadSource,
+        /,
+        *,
+        filename: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        content_type: str | None = None,
+        headers: Headers | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutTypes | None = None,
+        placeholders: Mapping[str, str | int] | None = None,
+        **values: str | int,
+    ) -> Response:
+        """Upload `file` (bytes, a path or an async stream) to an upload endpoint; returns the answer.
+
+        `filename` defaults to the path's name (required for bytes and streams); `meta` adds fields
+        to the signed `meta` part. Example: `await client.upload("v3/merchant/media/upload", "logo.png")`.
+        """
+        values = _placeholders(values, placeholders)
+        check_reserved(template, values, UPLOAD_OPTIONS)
+        _uploads.check_upload(file, filename, meta)
+        request = self.build_request(
+            "POST", template, values, {"headers": headers, "base_url": base_url, "timeout": timeout}
+        )
+        return await _uploads.upload(
+            self.execute, request, file, filename=filename, meta=meta, content_type=content_type
+        )
+
+    def open_download(
+        self,
+        source: str,
+        /,
+        *,
+        hash_type: str = "SHA1",
+        expected: str | None = None,
+        gzip: bool = False,
+        decompress: bool = True,
+        progress: ProgressCallback | None = None,
+        query: Query | None = None,
+        headers: Headers | None = None,
+        timeout: TimeoutTypes | None = None,
+        chunk_size: int = _downloads.CHUNK_SIZE,
+        placeholders: Mapping[str, str | int] | None = None,
+        **values: str | int,
+    ) -> _downloads.Opening:
+        """Open an unsigned download (a `download_url`, or a template and its values): `async with … as stream`.
+
+        `expected` is the announced hex digest (`hash_type` SHA1, SHA256, SM3 …); statements are
+        checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
+        (the digest is over the inflated bytes); decompress=False hands out the gzip bytes as sent.
+        """
+        return _downloads.open_download(
+            self,
+            source,
+            _placeholders(values, placeholders),
+            hash_type=hash_type,
+            expected=expected,
+            gzip=gzip,
+            decompress=decompress,
+            progress=progress,
+            query=query,
+            headers=headers,
+            timeout=timeout,
+            chunk_size=chunk_size,
+        )
+
+    async def download(
+        self, source: str, to: str | os.PathLike[str], /, **options: Unpack[DownloadOptions]
+    ) -> _downloads.Downloaded:
+        """Stream an unsigned download to the path `to`, which appears only once complete and verified."""
+        async with self.open_download(source, **options) as stream:
+            return await stream.save(to)
+
+    def open_bill(self, bill_date: str | dt.date, /, **options: Unpack[BillOptions]) -> _downloads.Opening:
+        """Apply for a day's bill (`kind` "tradebill" or "fundflowbill") and open its file, SHA-1 checked."""
+        return _downloads.open_bill(self, bill_date, **options)
+
+    async def download_bill(
+        self, bill_date: str | dt.date, to: str | os.PathLike[str], /, **options: Unpack[BillOptions]
+    ) -> _downloads.Downloaded:
+        """Download a day's bill to the path `to`, checking its SHA-1; options as for `open_bill`.
+
+        Example: `await client.download_bill("2024-06-01", "trade-2024-06-01.csv", tar_type="GZIP")`.
+        """
+        async with self.open_bill(bill_date, **options) as stream:
+            return await stream.save(to)
+
+    # -- payment parameters -----------------------------------------------------------------
+
+    async def jsapi_params(
+        self, appid: str, prepay_id: str, *, timestamp: int | None = None, nonce: str | None = None
+    ) -> dict[str, str]:
+        """The JSAPI / mini-program parameters (`appId, timeStamp, nonceStr, package, signType, paySign`).
+
+        Pass them to `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` or `wx.requestPayment(…)`.
+        """
+        return await _payparams.jsapi_params(
+            self._sign, appid, prepay_id, timestamp=timestamp, nonce=nonce, clock=self._clock
+        )
+
+    async def app_params(
+        self,
+        appid: str,
+        prepay_id: str,
+        *,
+        partnerid: str | None = None,
+        timestamp: int | None = None,
+        nonce: str | None = None,
+    ) -> dict[str, str]:
+        """The APP parameters (`appid, partnerid, prepayid, package, noncestr, timestamp, sign`).
+
+        `partnerid` defaults to the client's mchid (a service provider passes the sub-merchant's).
+        """
+        return await _payparams.app_params(
+            self._sign,
+            appid,
+            prepay_id,
+            partnerid=partnerid or self.mchid,
+            timestamp=timestamp,
+            nonce=nonce,
+            clock=self._clock,
+        )
 
     def __repr__(self) -> str:
         return f"<Client mchid={self.mchid!r} serial={self.serial!r} base_url={self.base_url!r}>"
 
 
-def _base(value: str | None) -> str | None:
+def _required(value: object, name: str, what: str) -> str:
+    if not value or not isinstance(value, str):
+        raise ConfigurationError(f"{name}: {what} is required, as a str")
+    return value
+
+
+def _private_key(
+    value: PrivateKeyInput | None, password: str | bytes | None, signer: SigningKey | None
+) -> RSAPrivateKey | None:
     if value is None:
+        if signer is None:
+            raise ConfigurationError(
+                "private_key: the merchant API private key (apiclient_key.pem) is required to sign, "
+                "unless signer= signs elsewhere (an HSM, a signing service)"
+            )
         return None
-    return value if value.endswith("/") else value + "/"
+    return load_private_key(value, password=password)
 
 
-def _body(method: str, template: str, json: Any, body: bytes | str | None, headers: CIMultiDict[str]) -> bytes:
-    if json is not None and body is not None:
-        raise ConfigurationError(f"{method} {template}: pass json= or body=, not both")
-    if json is not None:
-        try:
-            data = orjson.dumps(json)
-        except TypeError as exc:
-            raise ConfigurationError(f"{method} {template}: json= cannot be serialised ({exc})") from None
-        headers["Content-Type"] = "application/json"
-        return data
-    if body is None:
-        return b""
-    return body.encode() if isinstance(body, str) else bytes(body)
-
-
-def _apiv3_key(value: str | bytes | None) -> bytes | None:
-    if value is None:
-        return None
-    key = value.encode() if isinstance(value, str) else bytes(value)
-    if len(key) != 32:
+def _check_keys(ring: KeyRing, serial: str, apiv3_key: Secret | None) -> None:
+    if serial in ring:
         raise ConfigurationError(
-            f"apiv3_key must be the 32-character APIv3 key set in the merchant platform (got {len(key)} characters)"
+            f"certs holds the merchant's own serial {serial!r}: certs is for WeChat Pay's "
+            "platform certificates or public key (PUB_KEY_ID_…), not the merchant API certificate"
         )
-    return key
+    if not len(ring) and apiv3_key is None:
+        raise ConfigurationError(
+            "certs: give the WeChat Pay public key as certs={'PUB_KEY_ID_…': 'file:///path/pub_key.pem'} "
+            "or the platform certificates as certs={'<serial>': 'file:///path/wechatpay_<serial>.pem'}, "
+            "or pass apiv3_key=… to have the platform certificates downloaded"
+        )
+
+
+def _placeholders(values: dict[str, Any], named: Mapping[str, str | int] | None) -> dict[str, Any]:
+    if not named:
+        return values
+    clash = sorted(set(named).intersection(values))
+    if clash:
+        raise TypeError(f"{clash} given both as keywords and in placeholders=")
+    return {**values, **named}

@@ -17,26 +17,18 @@ import re
 import secrets
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import aiohttp
-from yarl import URL
 
+from ._config import DOWNLOAD_TIMEOUT
 from ._errors import ConfigurationError, SignatureError, TransportError, WechatpayError
+from ._models import BodyStream, Request, Response
+from ._requests import check_reserved
+from ._types import Headers, ProgressCallback, Query, Sender, TimeoutTypes
 from ._verification import is_statement, is_unsigned_download
-
-if TYPE_CHECKING:
-    from ._client import Client
-    from ._models import Request, Response
-    from ._template import Query
-
-ProgressCallback = Callable[[int, int | None], Awaitable[object] | object]
-"""Called as `progress(bytes_received, total_or_None)` after each chunk; may be async."""
-
-DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5, sock_read=60)
-"""No overall limit (a bill may take minutes), but a stall of 60 s between chunks fails."""
 
 CHUNK_SIZE = 1 << 16
 _WRITE_SIZE = 1 << 20  # bytes gathered before one write to disk
@@ -91,7 +83,7 @@ class FileStream:
         self.expected = expected.lower() if expected else None
         self.gzip = gzip
         self.decompress = decompress
-        self.total: int | None = response.content.content_length if response.content is not None else None
+        self.total: int | None = response.stream.content_length if response.stream is not None else None
         self.received = 0
         self.size = 0
         self._hasher = _hasher(hash_type)
@@ -129,10 +121,10 @@ class FileStream:
             self.close()
         self._check()
 
-    def _body(self) -> aiohttp.StreamReader:
-        if self.response.content is None:
+    def _body(self) -> BodyStream:
+        if self.response.stream is None:
             raise WechatpayError("this response was not opened as a stream (Request.stream=True)")
-        return self.response.content.content  # type: ignore[no-any-return]
+        return self.response.stream
 
     async def report(self) -> None:
         """Call the progress callback with (bytes received, total or None)."""
@@ -192,8 +184,8 @@ class FileStream:
 
     def close(self) -> None:
         """Release the connection (idempotent)."""
-        if self.response.content is not None:
-            self.response.content.release()
+        if self.response.stream is not None:
+            self.response.stream.release()
 
     async def __aenter__(self) -> FileStream:
         return self
@@ -205,7 +197,7 @@ class FileStream:
         return f"<FileStream {self.response.request.target} {self.received}/{self.total or '?'} bytes>"
 
 
-class _Opening:
+class Opening:
     """`async with open_download(...) as stream`: sends the request on entry, releases it on exit."""
 
     def __init__(self, opener: Callable[[], Awaitable[FileStream]]) -> None:
@@ -221,9 +213,26 @@ class _Opening:
             self._stream.close()
 
 
+DOWNLOAD_OPTIONS = frozenset(
+    {
+        "hash_type",
+        "expected",
+        "gzip",
+        "decompress",
+        "progress",
+        "query",
+        "headers",
+        "timeout",
+        "chunk_size",
+        "placeholders",
+    }
+)
+
+
 def open_download(
-    client: Client,
+    sender: Sender,
     source: str,
+    values: Mapping[str, object],
     *,
     hash_type: str = "SHA1",
     expected: str | None = None,
@@ -231,36 +240,25 @@ def open_download(
     decompress: bool = True,
     progress: ProgressCallback | None = None,
     query: Query | None = None,
-    headers: Mapping[str, str] | None = None,
-    timeout: Any = None,
+    headers: Headers | None = None,
+    timeout: TimeoutTypes | None = None,
     chunk_size: int = CHUNK_SIZE,
-    **placeholders: str | int,
-) -> _Opening:
-    """Open an unsigned download (a `download_url` or a template): `async with … as stream`.
+) -> Opening:
+    """Open an unsigned download (a `download_url` or a template with its `values`): `async with … as stream`.
 
     `expected` is the announced hex digest (`hash_type` SHA1, SHA256, SM3 …); statements are
     checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
     (the digest is over the inflated bytes); decompress=False hands out the gzip bytes as sent.
     """
     _hasher(hash_type)  # an unknown algorithm fails here, before I/O
-    request = _request(client, source, placeholders, query, headers, timeout)
+    check_reserved(source, values, DOWNLOAD_OPTIONS)
+    request = _request(sender, source, values, query, headers, timeout)
     options = {"gzip": gzip, "decompress": decompress, "progress": progress, "chunk_size": chunk_size}
-    return _Opening(lambda: _open(client, request, hash_type, expected, options))
-
-
-async def download(
-    client: Client,
-    source: str,
-    to: str | os.PathLike[str],
-    **options: Any,
-) -> Downloaded:
-    """Stream an unsigned download to the path `to`; options as for `open_download`."""
-    async with open_download(client, source, **options) as stream:
-        return await stream.save(to)
+    return Opening(lambda: _open(sender, request, hash_type, expected, options))
 
 
 def open_bill(
-    client: Client,
+    sender: Sender,
     bill_date: str | dt.date,
     *,
     kind: str = "tradebill",
@@ -271,9 +269,9 @@ def open_bill(
     query: Mapping[str, str] | None = None,
     decompress: bool = True,
     progress: ProgressCallback | None = None,
-    timeout: Any = None,
+    timeout: TimeoutTypes | None = None,
     chunk_size: int = CHUNK_SIZE,
-) -> _Opening:
+) -> Opening:
     """Apply for a bill (`v3/bill/tradebill` or `fundflowbill`) and open its file as a stream.
 
     `bill_type` (ALL, SUCCESS, REFUND; trade bills), `account_type` (BASIC, OPERATION, FEES;
@@ -285,36 +283,22 @@ def open_bill(
     options = {"gzip": "tar_type" in params, "decompress": decompress, "progress": progress, "chunk_size": chunk_size}
 
     async def opener() -> FileStream:
-        answer = (await client.chain(f"v3/bill/{kind}").get(query=params, timeout=timeout)).json()
-        url, hash_type, hash_value = _bill_answer(answer)
-        request = _request(client, url, {}, None, None, timeout)
-        return await _open(client, request, hash_type, hash_value, options)
+        application = sender.build_request("GET", f"v3/bill/{kind}", {}, {"query": params, "timeout": timeout})
+        url, hash_type, hash_value = _bill_answer((await sender.execute(application)).json())
+        request = _request(sender, url, {}, None, None, timeout)
+        return await _open(sender, request, hash_type, hash_value, options)
 
-    return _Opening(opener)
-
-
-async def download_bill(
-    client: Client,
-    bill_date: str | dt.date,
-    to: str | os.PathLike[str],
-    **options: Any,
-) -> Downloaded:
-    """Download a day's bill to the path `to`, checking its SHA-1; options as for `open_bill`.
-
-    Example: `await client.download_bill("2024-06-01", "trade-2024-06-01.csv", tar_type="GZIP")`.
-    """
-    async with open_bill(client, bill_date, **options) as stream:
-        return await stream.save(to)
+    return Opening(opener)
 
 
 async def _open(
-    client: Client, request: Request, hash_type: str, expected: str | None, options: Mapping[str, Any]
+    sender: Sender, request: Request, hash_type: str, expected: str | None, options: Mapping[str, Any]
 ) -> FileStream:
     try:
-        response = await client.execute(request)
+        response = await sender.execute(request)
     except SignatureError as exc:  # a statement whose digest header failed: its stream is still open
-        if exc.response is not None and exc.response.content is not None:
-            exc.response.content.release()
+        if exc.response is not None and exc.response.stream is not None:
+            exc.response.stream.release()
         raise
     if expected is None and is_statement(request.path):
         # The Verifier checked this header's signature; the body must match it.
@@ -356,35 +340,22 @@ def _bill_answer(answer: Any) -> tuple[str, str, str]:
 
 
 def _request(
-    client: Client,
+    sender: Sender,
     source: str,
-    placeholders: Mapping[str, object],
+    values: Mapping[str, object],
     query: Query | None,
-    headers: Mapping[str, str] | None,
-    timeout: Any,
+    headers: Headers | None,
+    timeout: TimeoutTypes | None,
 ) -> Request:
     """The signed, streamed GET for a template or an absolute `download_url`."""
-    template, base_url = _split_source(client, source)
-    options = {"query": query, "headers": headers, "base_url": base_url, "timeout": timeout or DOWNLOAD_TIMEOUT}
-    request = client.build_request("GET", template, placeholders, options)
+    options = {"query": query, "headers": headers, "timeout": timeout or DOWNLOAD_TIMEOUT}
+    request = sender.build_request("GET", source, values, options)
     if not (is_unsigned_download(request.path) or is_statement(request.path)):
         raise ConfigurationError(
             f"{request.path!r} is not one of WeChat Pay's file downloads (bills, statements, receipts, "
             "fapiao files, images); call it with .get()"
         )
-    request.stream = True
-    return request
-
-
-def _split_source(client: Client, source: str) -> tuple[str, str | None]:
-    """(template, base_url) for a relative template or an absolute URL, whose query is kept as sent."""
-    if not source.startswith(("http://", "https://")):
-        return source, None
-    if source.startswith(client.base_url):
-        return source[len(client.base_url) :], None
-    url = URL(source, encoded=True)
-    query = "?" + url.raw_query_string if url.raw_query_string else ""
-    return url.raw_path.lstrip("/") + query, str(url.origin()) + "/"
+    return replace(request, stream=True)
 
 
 def _hasher(hash_type: str) -> Any:

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-logger = logging.getLogger("wechatpay_chain")
+from ._config import LOGGER_NAME
+
+logger = logging.getLogger(LOGGER_NAME)
 
 INSURANCE_ENTRUST_SIGN = "INSURANCE_ENTRUST.SIGN"
 INSURANCE_ENTRUST_RENEW = "INSURANCE_ENTRUST.RENEW"

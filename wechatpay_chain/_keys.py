@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeGuard
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from ._errors import KeyLoadError
+from ._types import PrivateKeyInput, PublicKeyInput
 
-PrivateKeyInput = str | bytes | RSAPrivateKey
-PublicKeyInput = str | bytes | RSAPublicKey | x509.Certificate
+if TYPE_CHECKING:
+    from cryptography import x509
 
 PRIVATE_FORMS = (
     "PEM text or bytes (PKCS#1 'RSA PRIVATE KEY' or PKCS#8 'PRIVATE KEY', optionally encrypted "
@@ -84,7 +86,21 @@ def load_private_key(
 
 def load_certificate(data: bytes) -> x509.Certificate:
     """Parse one PEM X.509 certificate."""
-    return x509.load_pem_x509_certificate(data)
+    # Loaded on first need: a client configured with public keys never needs it.
+    from cryptography.x509 import load_pem_x509_certificate
+
+    return load_pem_x509_certificate(data)
+
+
+def is_certificate(item: object) -> TypeGuard[x509.Certificate]:
+    """Whether `item` is an X.509 certificate object (without importing x509 when none was ever loaded)."""
+    module = sys.modules.get("cryptography.x509")
+    return module is not None and isinstance(item, module.Certificate)
+
+
+def certificate_serial(certificate: x509.Certificate) -> str:
+    """A certificate's serial as WeChat Pay writes it: upper-case hex."""
+    return f"{certificate.serial_number:X}"
 
 
 def _public_from_pem(data: bytes) -> RSAPublicKey | x509.Certificate:
@@ -115,7 +131,7 @@ def _pkcs1_public(der: bytes) -> RSAPublicKey:
 
 def load_public(value: PublicKeyInput, *, param: str) -> RSAPublicKey | x509.Certificate:
     """Load a platform certificate or a WeChat Pay public key, keeping a certificate whole."""
-    if isinstance(value, (RSAPublicKey, x509.Certificate)):
+    if isinstance(value, RSAPublicKey) or is_certificate(value):
         return value
     if not isinstance(value, (str, bytes)):
         raise _fail(param, f"got a {type(value).__name__}", PUBLIC_FORMS)

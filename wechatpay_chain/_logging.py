@@ -12,11 +12,9 @@ import logging
 import time
 from dataclasses import dataclass
 
+from ._config import LOG_BODY_LIMIT, LOGGER_NAME
 from ._middleware import Handler
 from ._models import Request, Response
-
-LOGGER_NAME = "wechatpay_chain"
-BODY_LIMIT = 2048
 
 # A library stays silent until the application configures logging (no "last resort" stderr lines).
 logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
@@ -36,7 +34,7 @@ class _Outcome:
 class CallLogger:
     """Middleware writing one record per call: INFO when answered (any status), WARNING when it raised."""
 
-    def __init__(self, logger: logging.Logger | None = None, *, body_limit: int = BODY_LIMIT) -> None:
+    def __init__(self, logger: logging.Logger | None = None, *, body_limit: int = LOG_BODY_LIMIT) -> None:
         self.logger = logger or logging.getLogger(LOGGER_NAME)
         self.body_limit = body_limit
 
@@ -55,7 +53,7 @@ class CallLogger:
             outcome = _Outcome(
                 response.status,
                 response.request_id,
-                int(response.request.extensions.get("attempt", 1)),
+                response.request.attempt,
                 response.request.url,
             )
             self._log(request, response, outcome, time.perf_counter() - start)
@@ -121,15 +119,15 @@ def _text(data: bytes, content_type: str, limit: int) -> str:
 
 
 def _request_body(request: Request, limit: int) -> str:
-    # An upload's file is not worth a log line; its signed `meta` JSON is what identifies it.
-    if request.sign_body is not None:
-        return _text(request.sign_body, "application/json", limit)
+    # An upload's file is not worth a log line; its signed `meta` JSON (the body) is what identifies it.
+    if request.payload is not None:
+        return _text(request.body, "application/json", limit)
     return _text(request.body, request.headers.get("Content-Type", ""), limit)
 
 
 def _response_body(response: Response | None, limit: int) -> str:
     if response is None:
         return ""
-    if response.content is not None:
+    if response.stream is not None:
         return "<streamed>"
     return _text(response.body, response.headers.get("Content-Type", ""), limit)

@@ -30,6 +30,7 @@ class MiddlewareStack:
         self._transport = transport
         self._entries: list[tuple[str, Middleware]] = []
         self._handler: Handler = transport
+        self._bypasses: dict[str, Handler] = {}
 
     def _index(self, name: str) -> int:
         for i, (entry, _) in enumerate(self._entries):
@@ -45,10 +46,22 @@ class MiddlewareStack:
 
     def _rebuild(self) -> None:
         # Composed once per change, so a call pays only the middlewares themselves.
+        self._handler = self._compose(None)
+        self._bypasses.clear()
+
+    def _compose(self, skipped: str | None) -> Handler:
         handler = self._transport
-        for _, middleware in reversed(self._entries):
-            handler = _bind(middleware, handler)
-        self._handler = handler
+        for name, middleware in reversed(self._entries):
+            if name != skipped:
+                handler = _bind(middleware, handler)
+        return handler
+
+    def bypassing(self, name: str) -> Handler:
+        """The stack without the middleware `name` (the certificate download skips the verifier this way)."""
+        handler = self._bypasses.get(name)
+        if handler is None:
+            handler = self._bypasses[name] = self._compose(name)
+        return handler
 
     def append(self, name: str, middleware: Middleware) -> None:
         """Add a middleware innermost (just before the transport)."""

@@ -2,50 +2,82 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-from aiohttp import ClientTimeout
-from aiohttp.payload import Payload
 from multidict import CIMultiDict, CIMultiDictProxy
+
+from ._config import BaseURL, Timeout
+
+if TYPE_CHECKING:
+    from aiohttp.payload import Payload
 
 
 @dataclass(slots=True, eq=False)
 class Request:
-    """One HTTP request, ready to sign: the bytes here are the bytes that go on the wire."""
+    """One HTTP request, ready to sign: the bytes here are the bytes that go on the wire.
+
+    The request target is `base.prefix + path [+ "?" + query]` and the URL is `base.origin` +
+    target; both are derived, so a middleware that moves the request (failover) changes `base` only.
+    """
 
     method: str
-    url: str  # absolute and already percent-encoded; sent as is
-    target: str  # the path and query exactly as sent, the TARGET of the signature
-    path: str  # the expanded path relative to the base URL, without query (for skip rules)
+    base: BaseURL  # where it goes: origin and path prefix
+    path: str  # the expanded, percent-encoded path below the base URL, without query
+    query: str  # the percent-encoded query string without "?", "" for none
     template: str  # the URI template the call came from, for logs and errors
     headers: CIMultiDict[str]
-    body: bytes = b""
-    sign_body: bytes | None = None  # what the signature covers when not `body` (media uploads)
-    timeout: ClientTimeout | None = None
-    stream: bool = False  # leave the body unread for the caller to stream (downloads)
-    payload: Payload | None = None  # sent instead of `body` when set: a streamed body (multipart uploads)
-    extensions: dict[str, Any] = field(default_factory=dict)  # free room for middlewares
+    body: bytes = b""  # what the signature covers; sent as is unless `payload` is set
+    payload: Payload | None = None  # a streamed body sent instead of `body` (an upload; `body` is its meta)
+    timeout: Timeout | None = None  # None: the client's
+    stream: bool = False  # leave the answer's body unread, for the caller to stream (downloads)
+    idempotent: bool | None = None  # may it be repeated after it reached the server? None: only a GET
+    attempt: int = 1  # which attempt this is (a RetryPolicy sends copies numbered 2, 3, …)
+    extensions: dict[str, Any] = field(default_factory=dict)  # free room for your own middlewares
 
     @property
-    def signed_body(self) -> bytes:
-        """The BODY of the signature message."""
-        return self.body if self.sign_body is None else self.sign_body
+    def target(self) -> str:
+        """The path and query exactly as sent: the TARGET of the signature."""
+        query = self.query
+        return self.base.prefix + self.path + ("?" + query if query else "")
+
+    @property
+    def url(self) -> str:
+        """The absolute URL, already percent-encoded; sent as is."""
+        return self.base.origin + self.target
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target}>"
 
 
+class BodyStream(Protocol):
+    """The unread body of a streamed answer (a download): read it in chunks, then release it."""
+
+    @property
+    def content_length(self) -> int | None:
+        """The announced length in bytes, if any."""
+        ...
+
+    def iter_chunked(self, size: int) -> AsyncIterator[bytes]:
+        """The body in chunks of at most `size` bytes."""
+        ...
+
+    def release(self) -> None:
+        """Give the connection back (idempotent)."""
+        ...
+
+
 @dataclass(slots=True, eq=False)
 class Response:
-    """A response with its whole body read (or, for a streamed download, still to read)."""
+    """A response with its whole body read (or, for a streamed download, its `stream` still to read)."""
 
     status: int
     headers: CIMultiDictProxy[str]
     body: bytes
     request: Request
-    content: Any = None  # the unread aiohttp stream of a streamed download
+    stream: BodyStream | None = field(default=None, repr=False)
 
     @property
     def request_id(self) -> str | None:

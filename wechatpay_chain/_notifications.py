@@ -6,27 +6,44 @@ been handled already". The framework adapters in `_webhooks` combine the two.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+from typing import Any, Protocol
 
 import orjson
 from multidict import CIMultiDict
 
-from . import _hazmat
 from ._errors import ConfigurationError, DuplicateNotificationError, NotificationError, SignatureError
 from ._events import Event, event_for
+from ._resource import ResourceError, open_resource
+from ._secret import Secret
+from ._seen_ids import MemorySeenIds, SeenIds
+from ._types import HeadersInput
 
-if TYPE_CHECKING:
-    from ._client import Client
 
-ALGORITHM = "AEAD_AES_256_GCM"
-DEFAULT_SEEN_IDS = 10_000
+class Verifies(Protocol):
+    """The signature check notifications go through (the client's `Verifier`)."""
 
-# A Mapping (aiohttp, Starlette, a dict) or ASGI's raw `[(b"name", b"value"), …]`.
-HeadersInput = Union[Mapping[str, str], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]  # noqa: UP007
+    async def check(self, headers: Mapping[str, str], body: bytes) -> str:
+        """Verify `body` against its `Wechatpay-*` headers; returns the serial that signed it."""
+        ...
+
+
+class KeyHolder(Protocol):
+    """What notifications need of a client: who it is, its current verifier, and its APIv3 key."""
+
+    mchid: str
+
+    @property
+    def verifier(self) -> Verifies:
+        """The stack's current verifier."""
+        ...
+
+    @property
+    def apiv3_key(self) -> Secret | None:
+        """The APIv3 key the resources are sealed with."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,46 +63,6 @@ class Notification:
     body: bytes = field(repr=False)  # the raw body, byte for byte
 
 
-@runtime_checkable
-class SeenIds(Protocol):
-    """Where processed notification ids are remembered (implement it over Redis or a table to share it)."""
-
-    async def seen(self, notification_id: str) -> bool:
-        """Whether this id was processed already."""
-        ...
-
-    async def add(self, notification_id: str) -> None:
-        """Remember that this id was processed."""
-        ...
-
-
-class MemorySeenIds:
-    """The default store: the most recent `maxsize` ids of this process, least recently seen evicted first."""
-
-    def __init__(self, maxsize: int = DEFAULT_SEEN_IDS) -> None:
-        if maxsize < 1:
-            raise ConfigurationError(f"MemorySeenIds(maxsize={maxsize}) must hold at least one id")
-        self.maxsize = maxsize
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    async def seen(self, notification_id: str) -> bool:
-        """Whether this id is held; a hit keeps it longer."""
-        if notification_id not in self._ids:
-            return False
-        self._ids.move_to_end(notification_id)
-        return True
-
-    async def add(self, notification_id: str) -> None:
-        """Hold this id, evicting the least recently seen beyond `maxsize`."""
-        self._ids[notification_id] = None
-        self._ids.move_to_end(notification_id)
-        while len(self._ids) > self.maxsize:
-            self._ids.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-
 class NotificationParser:
     """Verifies and decrypts a client's notifications and remembers which ids were processed.
 
@@ -93,8 +70,8 @@ class NotificationParser:
     protection, or your own `SeenIds` store (shared between processes, persistent…).
     """
 
-    def __init__(self, client: Client, *, seen_ids: SeenIds | bool = True) -> None:
-        key = client._apiv3_key
+    def __init__(self, client: KeyHolder, *, seen_ids: SeenIds | bool = True) -> None:
+        key = client.apiv3_key
         if key is None:
             raise ConfigurationError(
                 "notifications need the APIv3 key to decrypt their resource: "
@@ -110,7 +87,7 @@ class NotificationParser:
         raw = raw_body(body)
         fields = _headers(headers)
         try:
-            serial = await self.client.verifier.check(fields, raw)
+            serial = await self.client.verifier.check(fields, raw)  # the stack's verifier, whatever it is now
         except SignatureError as exc:
             raise NotificationError(
                 f"notification signature check failed: {exc}", check=exc.check, status=401
@@ -159,29 +136,15 @@ class NotificationParser:
             self._in_flight.discard(notification_id)
 
     def _decrypt(self, notification_id: str, resource: Mapping[str, Any]) -> dict[str, Any]:
-        algorithm = resource.get("algorithm")
-        if algorithm != ALGORITHM:
-            raise NotificationError(
-                f"resource.algorithm {algorithm!r} is not supported (expected {ALGORITHM})",
-                check="algorithm",
-                notification_id=notification_id,
-            )
-        ciphertext, nonce = resource.get("ciphertext"), resource.get("nonce")
-        associated_data = resource.get("associated_data") or ""
-        if not (isinstance(ciphertext, str) and isinstance(nonce, str) and isinstance(associated_data, str)):
-            raise NotificationError(
-                "resource needs string ciphertext, nonce and associated_data",
-                check="envelope",
-                notification_id=notification_id,
-            )
         try:
-            plaintext = _hazmat.aead_decrypt(self._key, nonce, associated_data, ciphertext)
-        except ValueError:
-            # The signature held, so WeChat Pay sent this: the likely cause is the wrong APIv3 key here.
+            plaintext = open_resource(self._key, resource)
+        except ResourceError as exc:
+            # A signed notification that does not decrypt was sent by WeChat Pay: the likely cause is
+            # the wrong APIv3 key here, so it is answered 500 and delivered again once that is fixed.
             raise NotificationError(
-                "resource does not decrypt (AEAD_AES_256_GCM tag mismatch): check the client's apiv3_key",
-                check="decrypt",
-                status=500,
+                f"resource: {exc}" + (": check the client's apiv3_key" if exc.check == "decrypt" else ""),
+                check=exc.check,
+                status=500 if exc.check == "decrypt" else 400,
                 notification_id=notification_id,
             ) from None
         return _resource(notification_id, plaintext)
@@ -190,7 +153,7 @@ class NotificationParser:
         return f"<NotificationParser mchid={self.client.mchid!r} seen_ids={type(self.seen_ids).__name__}>"
 
 
-async def parse_notification(client: Client, headers: HeadersInput, body: bytes) -> Notification:
+async def parse_notification(client: KeyHolder, headers: HeadersInput, body: bytes) -> Notification:
     """Verify and decrypt one notification with `client`'s keys (no replay protection)."""
     return await NotificationParser(client, seen_ids=False).parse(headers, body)
 

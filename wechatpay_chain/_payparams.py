@@ -1,19 +1,20 @@
 """Client-side payment parameters: what a JSAPI page, a mini-program or an APP needs to pay a prepay_id.
 
-Each is signed with the merchant key through the client's `Signer` (so a Signer that keeps the
-key in an HSM signs these too): base64 RSA-SHA256 over the fields, each followed by `\\n`.
+Each is signed with `sign`, the client's current signer (so a signer that keeps the key in an HSM
+signs these too): base64 RSA-SHA256 over the fields, each followed by `\\n`.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from . import _hazmat
 from ._errors import ConfigurationError
+from ._types import Clock
 
-if TYPE_CHECKING:
-    from ._client import Client
+Sign = Callable[[bytes], Awaitable[str]]
+"""`await sign(message)`: the base64 signature of `message` with the merchant's key."""
 
 _PREPAY_PREFIX = "prepay_id="
 APP_PACKAGE = "Sign=WXPay"
@@ -30,12 +31,13 @@ def app_message(appid: str, timestamp: str, nonce: str, prepay_id: str) -> bytes
 
 
 async def jsapi_params(
-    client: Client,
+    sign: Sign,
     appid: str,
     prepay_id: str,
     *,
     timestamp: int | None = None,
     nonce: str | None = None,
+    clock: Clock = time.time,
 ) -> dict[str, str]:
     """The JSAPI / mini-program parameters (`appId, timeStamp, nonceStr, package, signType, paySign`).
 
@@ -44,8 +46,8 @@ async def jsapi_params(
     appid, prepay_id = _required(appid=appid, prepay_id=prepay_id)
     bare = prepay_id.removeprefix(_PREPAY_PREFIX)  # accept the id or the whole package
     package = _PREPAY_PREFIX + bare
-    stamp, nonce_str = _stamp(timestamp), nonce or _hazmat.nonce()
-    signature = await client.signer.sign(jsapi_message(appid, stamp, nonce_str, package))
+    stamp, nonce_str = _stamp(timestamp, clock), nonce or _hazmat.nonce()
+    signature = await sign(jsapi_message(appid, stamp, nonce_str, package))
     return {
         "appId": appid,
         "timeStamp": stamp,
@@ -57,25 +59,26 @@ async def jsapi_params(
 
 
 async def app_params(
-    client: Client,
+    sign: Sign,
     appid: str,
     prepay_id: str,
     *,
-    partnerid: str | None = None,
+    partnerid: str,
     timestamp: int | None = None,
     nonce: str | None = None,
+    clock: Clock = time.time,
 ) -> dict[str, str]:
     """The APP parameters (`appid, partnerid, prepayid, package, noncestr, timestamp, sign`).
 
-    `partnerid` defaults to the client's mchid (a service provider passes the sub-merchant's).
+    `partnerid` is the merchant's mchid (a service provider passes the sub-merchant's).
     """
-    appid, prepay_id = _required(appid=appid, prepay_id=prepay_id)
+    appid, prepay_id, partnerid = _required(appid=appid, prepay_id=prepay_id, partnerid=partnerid)
     prepay_id = prepay_id.removeprefix(_PREPAY_PREFIX)
-    stamp, nonce_str = _stamp(timestamp), nonce or _hazmat.nonce()
-    signature = await client.signer.sign(app_message(appid, stamp, nonce_str, prepay_id))
+    stamp, nonce_str = _stamp(timestamp, clock), nonce or _hazmat.nonce()
+    signature = await sign(app_message(appid, stamp, nonce_str, prepay_id))
     return {
         "appid": appid,
-        "partnerid": partnerid or client.mchid,
+        "partnerid": partnerid,
         "prepayid": prepay_id,
         "package": APP_PACKAGE,
         "noncestr": nonce_str,
@@ -91,9 +94,9 @@ def _required(**values: str) -> tuple[str, ...]:
     return tuple(values.values())
 
 
-def _stamp(timestamp: int | None) -> str:
+def _stamp(timestamp: int | None, clock: Clock) -> str:
     if timestamp is None:
-        return str(int(time.time()))
+        return str(int(clock()))
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp <= 0:
         raise ConfigurationError(f"timestamp must be Unix seconds (a positive int), got {timestamp!r}")
     return str(timestamp)

@@ -11,13 +11,10 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from ._config import BACKUP_URL, PRIMARY_URL, RETRY_STATUSES, BaseURL
 from ._errors import ConfigurationError, TransportError, WechatpayError
 from ._middleware import Handler
 from ._models import Request, Response
-
-PRIMARY_URL = "https://api.mch.weixin.qq.com/"
-BACKUP_URL = "https://api2.mch.weixin.qq.com/"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +64,15 @@ class RetryPolicy:
 
     def idempotent(self, request: Request) -> bool:
         """Whether repeating `request` after it may have reached WeChat Pay is safe."""
-        flag = request.extensions.get("idempotent")
+        flag = request.idempotent
         return request.method == "GET" if flag is None else bool(flag)
 
     def attempt(self, request: Request, number: int) -> Request:
         """The request to send as attempt `number`: a copy to sign afresh, failed over when due."""
-        url, target = request.url, request.target
-        if self.backup_url and number > self.failover_after and url.startswith(self.primary_url):
-            url = self.backup_url + url[len(self.primary_url) :]
-            target = url[url.index("/", url.index("://") + 3) :]
-        return replace(
-            request,
-            url=url,
-            target=target,
-            headers=request.headers.copy(),
-            extensions={**request.extensions, "attempt": number},
-        )
+        base = request.base
+        if self.backup_url and number > self.failover_after and base == BaseURL.parse(self.primary_url):
+            base = BaseURL.parse(self.backup_url)
+        return replace(request, base=base, headers=request.headers.copy(), attempt=number)
 
     async def __call__(self, request: Request, call_next: Handler) -> Response:
         number = 1
@@ -148,11 +138,10 @@ def _statuses(value: Iterable[int]) -> frozenset[int]:
 
 
 def _base_url(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
-        raise ConfigurationError(f"RetryPolicy: {name} must be an absolute http(s) base URL such as {BACKUP_URL!r}")
-    if not value.partition("://")[2].strip("/"):
-        raise ConfigurationError(f"RetryPolicy: {name} {value!r} has no host")
-    return value if value.endswith("/") else value + "/"
+    try:
+        return str(BaseURL.parse(value))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"RetryPolicy: {name}: {exc}") from None
 
 
 def _retry_after(answer: Response | None) -> float | None:

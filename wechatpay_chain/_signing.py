@@ -8,8 +8,10 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from . import _hazmat
+from ._errors import ConfigurationError, WechatpayError
 from ._middleware import Handler
 from ._models import Request, Response
+from ._types import Clock, SigningKey
 
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 
@@ -28,38 +30,54 @@ def authorization(mchid: str, serial: str, timestamp: str, nonce: str, signature
 
 
 class Signer:
-    """Middleware that signs each request with the merchant's private key.
+    """Middleware that signs each request for the merchant: the `Authorization` header, and `Wechatpay-Serial`.
 
-    Subclass and override `sign` to keep the key elsewhere (an HSM, a signing service).
+    `key` is the merchant's RSA private key (signs in this process) or any `SigningKey` (an HSM, a
+    signing service: `await key.sign(message)`). Everything the client signs goes through the `sign`
+    of the stack's current "signer", so replacing it (or subclassing and overriding `sign`) moves
+    every signature, payment parameters included.
     """
 
     def __init__(
         self,
         mchid: str,
         serial: str,
-        private_key: RSAPrivateKey | None,
+        key: RSAPrivateKey | SigningKey | None,
         *,
         platform_serial: Callable[[], str | None] = lambda: None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = time.time,
         nonce: Callable[[], str] = _hazmat.nonce,
     ) -> None:
+        if key is not None and not isinstance(key, RSAPrivateKey) and not callable(getattr(key, "sign", None)):
+            raise ConfigurationError(
+                f"signer must have an async sign(message: bytes) -> str method, got a {type(key).__name__}"
+            )
         self.mchid = mchid
         self.serial = serial
-        self._private_key = private_key
+        self._private_key = key if isinstance(key, RSAPrivateKey) else None
+        self._remote = None if isinstance(key, RSAPrivateKey) else key
         self._platform_serial = platform_serial
         self._clock = clock
         self._nonce = nonce
 
     async def sign(self, message: bytes) -> str:
-        """Base64 RSA-SHA256 signature of `message`."""
-        if self._private_key is None:
-            raise NotImplementedError("Signer without a private key: override sign()")
-        return _hazmat.rsa_sign(self._private_key, message)
+        """Base64 RSA-SHA256 signature of `message` with the merchant's key."""
+        if self._private_key is not None:
+            return _hazmat.rsa_sign(self._private_key, message)
+        if self._remote is None:
+            raise NotImplementedError("Signer without a key: pass a private key or a SigningKey, or override sign()")
+        signature = await self._remote.sign(message)
+        if not isinstance(signature, str) or not signature:
+            raise WechatpayError(
+                f"the signer {type(self._remote).__name__} returned {type(signature).__name__}, "
+                "not a base64 signature str"
+            )
+        return signature
 
     async def __call__(self, request: Request, call_next: Handler) -> Response:
         timestamp = str(int(self._clock()))
         nonce = self._nonce()
-        message = signing_message(request.method, request.target, timestamp, nonce, request.signed_body)
+        message = signing_message(request.method, request.target, timestamp, nonce, request.body)
         signature = await self.sign(message)
         headers = request.headers
         headers["Authorization"] = authorization(self.mchid, self.serial, timestamp, nonce, signature)
@@ -68,6 +86,12 @@ class Signer:
             if serial:
                 headers["Wechatpay-Serial"] = serial
         return await call_next(request)
+
+    async def aclose(self) -> None:
+        """Close the signing key if it holds resources (a `ProcessPoolSigner`'s workers); the client calls it."""
+        aclose = getattr(self._remote, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
     def __repr__(self) -> str:
         return f"<Signer mchid={self.mchid!r} serial={self.serial!r}>"

@@ -14,10 +14,8 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
 import weakref
 from collections import deque
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 from cryptography.hazmat.primitives import serialization
@@ -25,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from . import _hazmat
 from ._errors import ConfigurationError, WechatpayError
-from ._keys import PrivateKeyInput, load_private_key
-from ._signing import Signer
+from ._keys import load_private_key
+from ._types import PrivateKeyInput
 
 _SENT_PER_WORKER = 4  # messages in a worker's pipe at once; the others wait in the signer's queue
 _FAILED = b"!"  # starts a worker's answer when signing raised (base64 never starts with it)
@@ -92,13 +90,14 @@ def _stop(workers: list[_Worker]) -> None:
         worker.process.close()
 
 
-class ProcessPoolSigner(Signer):
-    """A Signer that signs in worker processes, so that a busy client uses every core.
+class ProcessPoolSigner:
+    """A signing key that signs in worker processes, so that a busy client uses every core.
 
     An RSA-2048 signature is most of a call's CPU, and `cryptography` holds the GIL while it signs,
     so a client signing in its own process tops out at one core. This signer sends each message to
     one of `workers` processes (default: one per usable core) and awaits the signature. Opt in
-    with `Client(..., signing_workers=n)`; the client stops the workers in `close()`.
+    with `Client(mchid, serial, signer=ProcessPoolSigner(private_key, workers=n), …)`; the client
+    stops the workers in `close()` (its signer's `aclose()`).
 
     When it helps: many calls in flight at once on a machine with 2 or more cores. Measured on 2
     cores, it breaks even at about 4 calls in flight and gives 1.4-1.5 times the calls/s of
@@ -120,22 +119,16 @@ class ProcessPoolSigner(Signer):
 
     def __init__(
         self,
-        mchid: str,
-        serial: str,
         private_key: PrivateKeyInput,
         *,
         workers: int | None = None,
-        platform_serial: Callable[[], str | None] = lambda: None,
-        clock: Callable[[], float] = time.time,
-        nonce: Callable[[], str] = _hazmat.nonce,
+        password: str | bytes | None = None,
     ) -> None:
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
             raise ConfigurationError(f"signing workers must be a number of processes >= 1, got {workers!r}")
         if sys.platform == "win32":
             raise ConfigurationError("signing in worker processes needs Linux or macOS; sign in-process on Windows")
-        super().__init__(
-            mchid, serial, load_private_key(private_key), platform_serial=platform_serial, clock=clock, nonce=nonce
-        )
+        self._private_key = load_private_key(private_key, password=password)
         self.workers = workers or _usable_cpus()
         self._pool: list[_Worker] = []
         self._queue: deque[_Pending] = deque()
@@ -169,7 +162,7 @@ class ProcessPoolSigner(Signer):
         return loop
 
     def _start_worker(self) -> _Worker:
-        assert self._private_key is not None and self._loop is not None
+        assert self._loop is not None
         der = self._private_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -242,7 +235,7 @@ class ProcessPoolSigner(Signer):
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._pool else "not started"
-        return f"<ProcessPoolSigner mchid={self.mchid!r} serial={self.serial!r} workers={self.workers} {state}>"
+        return f"<ProcessPoolSigner workers={self.workers} {state}>"
 
 
 def _settle(future: asyncio.Future[str], answer: bytes) -> None:

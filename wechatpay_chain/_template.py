@@ -1,36 +1,57 @@
 """URI templates such as `v3/papay/contracts/plan-id/{plan_id}?a=b`: parsing and strict expansion.
 
-A placeholder value is always exactly one path segment: it is percent-encoded so that no value
-can add `/`, `?`, `#` or a dot segment to the path. Mistakes raise `TemplateError` before any I/O.
+A placeholder is a plain `{name}` (RFC 6570 level 1): its value is always exactly one path segment,
+percent-encoded so that no value can add `/`, `?`, `#` or a dot segment to the path. Operators and
+modifiers of the higher levels (`{/seg}`, `{?q}`, `{id:3}`, `{list*}`) are refused, never read as
+part of a name. Every mistake raises `TemplateError` before any I/O.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import quote
 
 from ._errors import TemplateError
+from ._types import Query
 
-PlaceholderValue = str | int
-QueryValue = str | int | float | bool | None
-Query = Mapping[str, QueryValue | Iterable[QueryValue]] | Iterable[tuple[str, QueryValue]]
-
-# Characters a literal path may carry as they are (RFC 3986 pchar plus '/' and '%' for
-# already-encoded input); anything else, e.g. a space or non-ASCII, is percent-encoded.
-_LITERAL_SAFE = "/%:@!$&'()*+,;=-._~"
+# Characters a literal path may carry as they are (RFC 3986 pchar plus '/'), and a query ('?' too);
+# '%' stays only where it starts an escape. Anything else (a space, CR/LF, non-ASCII) is encoded.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _DOT_SEGMENTS = frozenset({".", ".."})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = "+#./;?&=,!@|"
+_API_ROOTS = frozenset({"", "v2", "v3"})
 # What quote(safe="") never escapes: most ids and amounts are made only of these, and skipping
 # quote() for them halves the cost of an expansion.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
-def _quote(text: str) -> str:
+def _encode(text: str, safe: str, what: str) -> str:
+    """`text` percent-encoded (as UTF-8) except for `safe` and the escapes it already holds."""
+    try:
+        return quote(_STRAY_PERCENT.sub("%25", text), safe=safe + "%")
+    except UnicodeEncodeError:
+        raise TemplateError(f"{what} holds a character that is not valid Unicode text (a lone surrogate)") from None
+
+
+def encode_target(path: str, query: str, what: str) -> tuple[str, str]:
+    """A literal path and query percent-encoded where they must be, escapes and delimiters kept as they are."""
+    return _encode(path, _PATH_SAFE, what), _encode(query, _QUERY_SAFE, what)
+
+
+def quote_component(text: str, what: str = "a value") -> str:
     """`text` percent-encoded as one path segment or query component (nothing left unescaped)."""
-    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
+    if _UNRESERVED.fullmatch(text):
+        return text
+    try:
+        return quote(text, safe="")
+    except UnicodeEncodeError:
+        raise TemplateError(f"{what} holds a character that is not valid Unicode text (a lone surrogate)") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +61,7 @@ class Template:
     source: str
     pieces: tuple[str, ...]  # the encoded literals around the placeholders (one more than them)
     placeholders: tuple[str, ...]
-    query: str  # the template's inline query, kept as written
+    query: str  # the template's inline query, percent-encoded
     names: frozenset[str] = field(init=False, repr=False, compare=False)  # the placeholders, for one set check
 
     def __post_init__(self) -> None:
@@ -71,9 +92,11 @@ class Template:
                 f"placeholder {{{name}}} of template {self.source!r} cannot be {text!r}: "
                 "it would move the request to another path"
             )
-        return _quote(text)
+        return quote_component(text, f"placeholder {{{name}}} of template {self.source!r}")
 
     def _explain_mismatch(self, values: Mapping[str, object]) -> None:
+        import difflib  # only on this error path: it is slow to import
+
         missing = [n for n in self.placeholders if n not in values]
         unknown = [k for k in values if k not in self.placeholders]
         parts = []
@@ -88,32 +111,70 @@ class Template:
 
 @lru_cache(maxsize=4096)
 def parse(source: str) -> Template:
-    """Parse (and cache) a template; raises TemplateError when it is malformed."""
+    """Parse (and cache) a template; raises TemplateError when it is malformed or names no endpoint."""
+    _check_target(source)
     path, _, query = source.partition("?")
-    if "#" in source:
-        raise TemplateError(f"template {source!r}: '#' has no place in a request target")
     pieces: list[str] = []
     names: list[str] = []
     rest = path
     while True:
-        start = rest.find("{")
-        end = rest.find("}")
+        start, end = rest.find("{"), rest.find("}")
         if start < 0:
             if end >= 0:
                 raise TemplateError(f"template {source!r}: '}}' without '{{'")
-            pieces.append(quote(rest, safe=_LITERAL_SAFE))
+            pieces.append(_encode(rest, _PATH_SAFE, f"template {source!r}"))
             break
         if end < start:
             raise TemplateError(f"template {source!r}: unbalanced braces")
-        name = rest[start + 1 : end]
-        if not name or "{" in name:
-            raise TemplateError(f"template {source!r}: empty or nested placeholder")
-        if name in names:
-            raise TemplateError(f"template {source!r}: placeholder {{{name}}} appears twice")
-        pieces.append(quote(rest[:start], safe=_LITERAL_SAFE))
+        name = _placeholder(source, rest[start + 1 : end], names)
+        pieces.append(_encode(rest[:start], _PATH_SAFE, f"template {source!r}"))
         names.append(name)
         rest = rest[end + 1 :]
-    return Template(source, tuple(pieces), tuple(names), query)
+    return Template(source, tuple(pieces), tuple(names), encode_target("", query, f"template {source!r}")[1])
+
+
+def is_absolute(source: str) -> bool:
+    """Whether `source` is an absolute URL rather than a path template."""
+    return "://" in source.partition("?")[0] or source.startswith("//")
+
+
+def check_relative(source: str) -> None:
+    """TemplateError for an absolute URL where a path below the base URL is expected."""
+    if is_absolute(source):
+        raise TemplateError(
+            f"{source!r} is an absolute URL: chain() and [] take a path below the client's base URL "
+            "(pass base_url= to call another host, or client.download() for a download_url)"
+        )
+
+
+def _check_target(source: str) -> None:
+    """Refuse what cannot be a path below the base URL: absolute URLs, fragments, dot segments, bare roots."""
+    check_relative(source)
+    if "#" in source:
+        raise TemplateError(f"template {source!r}: '#' has no place in a request target")
+    path = source.partition("?")[0]
+    segments = path.strip("/").split("/")
+    if any(s in _DOT_SEGMENTS for s in segments):
+        raise TemplateError(f"template {source!r}: '.' and '..' segments would move the request to another path")
+    if path.strip("/") in _API_ROOTS:
+        raise TemplateError(
+            f"template {source!r} is no endpoint: give the whole path, e.g. client.v3.pay.transactions.native "
+            "or client.chain('v3/pay/transactions/native')"
+        )
+
+
+def _placeholder(source: str, name: str, seen: list[str]) -> str:
+    if not name or "{" in name:
+        raise TemplateError(f"template {source!r}: empty or nested placeholder")
+    if name[0] in _OPERATORS or not _NAME.fullmatch(name):
+        raise TemplateError(
+            f"template {source!r}: placeholder {{{name}}} is not a plain name; RFC 6570 operators and "
+            "modifiers ({/x}, {?x}, {x:3}, {x*}) are not supported: write {name} for one path segment "
+            "and pass queries with query="
+        )
+    if name in seen:
+        raise TemplateError(f"template {source!r}: placeholder {{{name}}} appears twice")
+    return name
 
 
 def _query_items(query: Query) -> list[tuple[str, str]]:
@@ -138,9 +199,9 @@ def encode_query(inline: str, query: Query | None) -> str:
     if not query:
         return inline
     items = _query_items(query)
-    encoded = [f"{_quote(k)}={_quote(v)}" for k, v in items]
+    encoded = [f"{quote_component(k, 'a query name')}={quote_component(v, f'query {k!r}')}" for k, v in items]
     if not inline:
         return "&".join(encoded)
-    given = {k for k, _ in items}
+    given = {quote_component(k) for k, _ in items}
     kept = [p for p in inline.split("&") if p and p.partition("=")[0] not in given]
     return "&".join(kept + encoded)

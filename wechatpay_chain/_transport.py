@@ -3,23 +3,53 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from functools import lru_cache
 
 import aiohttp
 from yarl import URL
 
+from ._config import Timeout
 from ._errors import TransportError
 from ._models import Request, Response
 
-# Connecting gets 5 s; waiting for a free pooled connection is bounded only by the total, so a busy
-# pool slows calls down instead of failing them.
-DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=5)
+
+@lru_cache(maxsize=64)
+def client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    """aiohttp's form of a Timeout."""
+    return _client_timeout(timeout, timeout.total)
+
+
+def _client_timeout(timeout: Timeout, total: float | None) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=total, sock_connect=timeout.connect, sock_read=timeout.read)
+
+
+class _Stream:
+    """The unread body of a streamed answer, as `Response.stream` offers it."""
+
+    __slots__ = ("_answer",)
+
+    def __init__(self, answer: aiohttp.ClientResponse) -> None:
+        self._answer = answer
+
+    @property
+    def content_length(self) -> int | None:
+        """The announced length in bytes, if any."""
+        return self._answer.content_length
+
+    def iter_chunked(self, size: int) -> AsyncIterator[bytes]:
+        """The body in chunks of at most `size` bytes."""
+        return self._answer.content.iter_chunked(size)
+
+    def release(self) -> None:
+        """Give the connection back (idempotent)."""
+        self._answer.release()
 
 
 class Transport:
     """Sends requests through an aiohttp session, turning failures into `TransportError`."""
 
-    def __init__(self, session: Callable[[], aiohttp.ClientSession], timeout: aiohttp.ClientTimeout) -> None:
+    def __init__(self, session: Callable[[], aiohttp.ClientSession], timeout: Timeout) -> None:
         self._session = session
         self.timeout = timeout
         self._queue = _Queue()
@@ -28,7 +58,7 @@ class Transport:
         timeout = request.timeout or self.timeout
         session = self._session()
         gate = self._queue.gate(session)
-        budget = timeout if gate is None else await _enter(gate, request, timeout)
+        budget = client_timeout(timeout) if gate is None else await _enter(gate, request, timeout)
         try:
             return await self._exchange(session, request, timeout, budget)
         finally:
@@ -39,7 +69,7 @@ class Transport:
         self,
         session: aiohttp.ClientSession,
         request: Request,
-        timeout: aiohttp.ClientTimeout,
+        timeout: Timeout,
         budget: aiohttp.ClientTimeout,
     ) -> Response:
         try:
@@ -52,7 +82,7 @@ class Transport:
                 allow_redirects=False,
             )
             if request.stream and 200 <= answer.status < 300:
-                return Response(answer.status, answer.headers, b"", request, content=answer)
+                return Response(answer.status, answer.headers, b"", request, stream=_Stream(answer))
             async with answer:
                 body = await answer.read()
         except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
@@ -75,46 +105,50 @@ class _Queue:
     def gate(self, session: aiohttp.ClientSession) -> asyncio.Semaphore | None:
         """The gate for `session`, or None when its pool is unlimited."""
         if session is not self._session:
+            _no_silent_resend(session)
             limit = session.connector.limit if session.connector is not None else 0
             self._session, self._gate = session, asyncio.Semaphore(limit) if limit else None
         return self._gate
 
 
-async def _enter(gate: asyncio.Semaphore, request: Request, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientTimeout:
-    """Wait for a turn within the total timeout; returns the timeout left for the exchange itself."""
+def _no_silent_resend(session: aiohttp.ClientSession) -> None:
+    # aiohttp silently re-sends a GET/PUT/DELETE once when a pooled connection turns out closed, with
+    # the same signature and nonce; repeating is the RetryPolicy's call, each attempt signed afresh.
+    # Done on every session the client sends through, its own or one passed in.
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
+
+
+async def _enter(gate: asyncio.Semaphore, request: Request, timeout: Timeout) -> aiohttp.ClientTimeout:
+    """Wait for a turn (within `pool`, else the total); returns the timeout left for the exchange itself."""
     if not gate.locked():
         await gate.acquire()
-        return timeout
+        return client_timeout(timeout)
     loop = asyncio.get_running_loop()
     started = loop.time()
+    bound = timeout.pool or timeout.total
     try:
-        await asyncio.wait_for(gate.acquire(), timeout.total)
+        await asyncio.wait_for(gate.acquire(), bound)
     except asyncio.TimeoutError:
         raise TransportError(
-            f"{request.method} {request.template}: no free connection within {timeout.total} s",
+            f"{request.method} {request.template}: no free connection within {bound} s",
             method=request.method,
             url=request.url,
             sent=False,
         ) from None
-    if not timeout.total:
-        return timeout
-    return aiohttp.ClientTimeout(
-        total=max(timeout.total - (loop.time() - started), 0.001),
-        connect=timeout.connect,
-        sock_read=timeout.sock_read,
-        sock_connect=timeout.sock_connect,
-        ceil_threshold=timeout.ceil_threshold,
-    )
+    if not timeout.total or timeout.pool:
+        return client_timeout(timeout)
+    return _client_timeout(timeout, max(timeout.total - (loop.time() - started), 0.001))
 
 
-def _failure(request: Request, timeout: aiohttp.ClientTimeout, exc: Exception) -> TransportError:
+def _failure(request: Request, timeout: Timeout, exc: Exception) -> TransportError:
     """The TransportError for a failed exchange, telling whether the request can have gone out."""
     call = f"{request.method} {request.template}"
     # A connector error or a connect timeout happens before a byte of the request is written,
     # so repeating the call is safe whatever its method; anything later may have reached the server.
     sent = not isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        message = f"{call}: no connection within {timeout.sock_connect or timeout.connect} s"
+        message = f"{call}: no connection within {timeout.connect} s"
     elif isinstance(exc, asyncio.TimeoutError):
         message = f"{call}: no answer within {timeout.total} s"
     else:

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from . import _hazmat
+from ._config import CLOCK_WINDOW
 from ._errors import SignatureError
 from ._middleware import Handler
 from ._models import Request, Response
 from ._signing import SCHEME
-
-CLOCK_WINDOW = 300
+from ._types import Clock
 
 # Answers whose body is a file and carries no signature of its own.
 _UNSIGNED = re.compile(
@@ -27,11 +27,8 @@ _UNSIGNED = re.compile(
 # Statements verify over a digest header instead of the body, when they carry it.
 _STATEMENTS = re.compile(r"v3/(?:global/)?statements$")
 
-# A Request.extensions flag for answers another party verifies: the certificate download, whose
-# first answer can only be checked with the certificates it carries (the store does that).
-VERIFIED_ELSEWHERE = "wechatpay_chain.verified_elsewhere"
-
 KeyLookup = Callable[[str], Awaitable[RSAPublicKey | None]]
+"""The key for a `Wechatpay-Serial` value, or None when there is none."""
 
 
 def verification_message(timestamp: str, nonce: str, body: bytes) -> bytes:
@@ -57,21 +54,29 @@ def _required(headers: Mapping[str, str], name: str, response: Response | None) 
 
 
 class Verifier:
-    """Middleware that verifies every signed 2xx answer before the caller sees it."""
+    """Middleware that verifies every signed 2xx answer before the caller sees it.
 
-    def __init__(
-        self,
-        key_for: KeyLookup,
-        *,
-        clock: Callable[[], float] = time.time,
-        window: int = CLOCK_WINDOW,
-    ) -> None:
+    Its `check` is the one check of the client: answers, notifications and certificate lists.
+    """
+
+    def __init__(self, key_for: KeyLookup, *, clock: Clock = time.time, window: int = CLOCK_WINDOW) -> None:
         self._key_for = key_for
         self._clock = clock
         self.window = window
 
-    async def check(self, headers: Mapping[str, str], body: bytes, *, response: Response | None = None) -> str:
-        """Verify `Wechatpay-*` headers over `body`; returns the serial that signed it."""
+    async def check(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        response: Response | None = None,
+        keys: KeyLookup | None = None,
+    ) -> str:
+        """Verify `Wechatpay-*` headers over `body`; returns the serial that signed it.
+
+        `keys` looks the serial up instead of the client's keys (a certificate list checks itself
+        against the certificates it carries).
+        """
         timestamp = _required(headers, "Wechatpay-Timestamp", response)
         nonce = _required(headers, "Wechatpay-Nonce", response)
         signature = _required(headers, "Wechatpay-Signature", response)
@@ -97,7 +102,7 @@ class Verifier:
                 check="timestamp",
                 response=response,
             )
-        key = await self._key_for(serial)
+        key = await (keys or self._key_for)(serial)
         if key is None:
             raise SignatureError(
                 f"no platform certificate or public key for Wechatpay-Serial {serial!r}",
@@ -114,7 +119,7 @@ class Verifier:
 
     async def __call__(self, request: Request, call_next: Handler) -> Response:
         response = await call_next(request)
-        if not response.ok or is_unsigned_download(request.path) or VERIFIED_ELSEWHERE in request.extensions:
+        if not response.ok or is_unsigned_download(request.path):
             return response
         body = response.body
         if is_statement(request.path):

@@ -13,15 +13,17 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from aiohttp import web
 
+from ._config import LOGGER_NAME
 from ._errors import ConfigurationError, DuplicateNotificationError, NotificationError
-from ._notifications import HeadersInput, Notification, NotificationParser, SeenIds, raw_body
+from ._notifications import KeyHolder, Notification, NotificationParser, raw_body
+from ._seen_ids import SeenIds
+from ._types import HeadersInput
 
 if TYPE_CHECKING:
-    from ._client import Client
+    from aiohttp import web
 
-logger = logging.getLogger("wechatpay_chain")
+logger = logging.getLogger(LOGGER_NAME)
 
 # The business handler: `async def on_event(notification) -> None` (a plain function works too).
 OnEvent = Callable[[Notification], object]
@@ -46,7 +48,7 @@ class WebhookEndpoint:
     """
 
     def __init__(
-        self, client: Client | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True
+        self, client: KeyHolder | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True
     ) -> None:
         if not callable(on_event):
             raise ConfigurationError("on_event must be a function taking the Notification (async or not)")
@@ -86,9 +88,11 @@ class WebhookEndpoint:
 
 
 def handler_for(
-    client: Client | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True
+    client: KeyHolder | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp.web handler: `app.router.add_post("/notify", handler_for(client, on_event))`."""
+    from aiohttp import web  # the server side of aiohttp, loaded only by those who serve notifications
+
     endpoint = WebhookEndpoint(client, on_event, seen_ids=seen_ids)
 
     async def handle(request: web.Request) -> web.Response:
@@ -126,7 +130,9 @@ class AsgiWebhook:
         await _answer(send, status, payload)
 
 
-def asgi_app(client: Client | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True) -> AsgiWebhook:
+def asgi_app(
+    client: KeyHolder | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True
+) -> AsgiWebhook:
     """An ASGI app for Starlette/FastAPI routes or mounts (or any ASGI server) that runs `on_event`."""
     return AsgiWebhook(WebhookEndpoint(client, on_event, seen_ids=seen_ids))
 

@@ -6,8 +6,8 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from .._certificates import PlatformKey
 from .._errors import ConfigurationError, WechatpayError
+from .._keyring import PlatformKey
 from ._credentials import ENVIRONMENT_HELP, add_arguments, client_from, report
 
 EXAMPLE = f"""\
@@ -63,9 +63,9 @@ def run_download(args: argparse.Namespace) -> int:
 async def download(args: argparse.Namespace) -> list[PlatformKey]:
     """The platform certificates, downloaded and verified."""
     async with client_from(args) as client:
-        if not client.certificates.downloads:
+        if client.refresher is None:
             raise ConfigurationError("--apiv3-key (or WECHATPAY_APIV3_KEY) is needed to download the certificates")
-        await client.certificates.refresh()
+        await client.refresher.refresh()
         return client.certificates.certificates()
 
 

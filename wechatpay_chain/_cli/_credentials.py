@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._client import DEFAULT_BASE_URL, Client
+from .._client import Client
+from .._config import DEFAULT_BASE_URL
 from .._errors import ApiError, ConfigurationError, WechatpayError
-from .._keys import load_certificate
+from .._keys import certificate_serial, load_certificate
 
 # flag dest -> environment variable
 ENVIRONMENT = {
@@ -103,7 +104,7 @@ def _serial_of(path: str) -> str:
         certificate = load_certificate(Path(path).expanduser().read_bytes())
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"--platform-cert {path}: not a readable PEM certificate ({exc})") from None
-    return f"{certificate.serial_number:X}"
+    return certificate_serial(certificate)
 
 
 def report(command: str, exc: WechatpayError) -> int:

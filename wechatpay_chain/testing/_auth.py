@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from .. import _hazmat
+from .._config import CLOCK_WINDOW
 from .._signing import SCHEME, signing_message
-from .._verification import CLOCK_WINDOW, verification_message
+from .._verification import verification_message
 
 _FIELD = re.compile(r'\s*([a-z_]+)="([^"]*)"\s*(?:,|$)')
 _FIELDS = ("mchid", "nonce_str", "signature", "timestamp", "serial_no")

@@ -14,23 +14,21 @@ import hashlib
 import mimetypes
 import os
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import orjson
 from aiohttp import MultipartWriter
 from aiohttp.payload import BufferedReaderPayload, BytesPayload, Payload
 
 from ._errors import ConfigurationError
+from ._models import Request, Response
+from ._types import UploadSource
 
-if TYPE_CHECKING:
-    from ._client import Client
-    from ._models import Response
-
-UploadSource = bytes | bytearray | memoryview | str | os.PathLike[str] | AsyncIterable[bytes]
-"""What `Client.upload` takes: the file's bytes, a path to it, or an async stream of its chunks."""
+Execute = Callable[[Request], Awaitable[Response]]
 
 SPOOL_LIMIT = 1 << 20  # an async stream larger than this is spooled to a temporary file
 _READ_SIZE = 1 << 20
@@ -43,34 +41,33 @@ def media_meta(filename: str, sha256: str, extra: Mapping[str, Any] | None = Non
 
 
 async def upload(
-    client: Client,
-    template: str,
+    execute: Execute,
+    request: Request,
     file: UploadSource,
     *,
     filename: str | None = None,
     meta: Mapping[str, Any] | None = None,
     content_type: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    base_url: str | None = None,
-    timeout: Any = None,
-    **placeholders: str | int,
 ) -> Response:
-    """Upload `file` (bytes, a path or an async stream) to an upload endpoint; returns the answer.
+    """Send `request` (a POST to an upload endpoint) with `file` as its multipart body; returns the answer.
 
     `filename` defaults to the path's name (required for bytes and streams); `meta` adds fields
-    to the signed `meta` part. Example: `await client.upload("v3/merchant/media/upload", "logo.png")`.
+    to the signed `meta` part.
     """
-    name = _filename(file, filename)
-    _check_meta(meta)
-    options = {"headers": headers, "base_url": base_url, "timeout": timeout}
-    request = client.build_request("POST", template, placeholders, options)  # template slips raise here
+    name = check_upload(file, filename, meta)
     async with _opened(file) as (payload, sha256):
         signed = media_meta(name, sha256, meta)
         form = multipart(signed, payload, name, content_type)
-        request.sign_body = signed
-        request.payload = form
-        request.headers["Content-Type"] = form.content_type
-        return await client.execute(request)
+        headers = request.headers.copy()
+        headers["Content-Type"] = form.content_type
+        return await execute(replace(request, body=signed, payload=form, headers=headers))
+
+
+def check_upload(file: object, filename: str | None, meta: Mapping[str, Any] | None) -> str:
+    """The file name to send; ConfigurationError for an unusable file, name or meta (before any I/O)."""
+    name = _filename(file, filename)
+    _check_meta(meta)
+    return name
 
 
 def multipart(meta: bytes, file: Payload, filename: str, content_type: str | None = None) -> MultipartWriter:

@@ -1,0 +1,160 @@
+"""From a call to the exact request: the target, the query, the body and the headers, before any I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from multidict import CIMultiDict
+
+from ._chain import CALL_OPTIONS
+from ._config import BaseURL, Timeout, user_agent
+from ._errors import ConfigurationError, TemplateError
+from ._models import Request
+from ._sensitive import Encrypted
+from ._template import Template, encode_query, encode_target, is_absolute, parse
+
+OPTION_NAMES = CALL_OPTIONS | {"placeholders"}
+V2_PREFIX = "v2/"  # APIv2 templates are spelled with it; their paths go on the wire without it
+
+
+class RequestBuilder:
+    """Builds requests for one base URL and one set of default headers."""
+
+    def __init__(self, base_url: BaseURL, headers: Mapping[str, str] | None = None) -> None:
+        self.base_url = base_url
+        self.headers: CIMultiDict[str] = CIMultiDict({"Accept": "application/json", "User-Agent": user_agent()})
+        self.headers.update(headers or {})
+
+    def build(self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]) -> Request:
+        """The request a call makes; TemplateError or ConfigurationError on any slip.
+
+        `template` may also be an absolute URL WeChat Pay handed out (a `download_url`): it is sent as
+        given, and signed over exactly that target.
+        """
+        if is_absolute(template):
+            base, path, inline = self._absolute(template, values)
+        else:
+            parsed = parse(template)
+            if not parsed.names.isdisjoint(OPTION_NAMES):
+                check_reserved(parsed, values, OPTION_NAMES)
+            path, inline = parsed.expand(values), parsed.query
+            if path.startswith(V2_PREFIX):
+                path = path[len(V2_PREFIX) :]
+            base_url = options.get("base_url")
+            base = self.base_url if base_url is None else BaseURL.parse(base_url)
+        headers = self.headers.copy()
+        body, sealed_with = encode_body(method, template, options.get("json"), options.get("body"), headers)
+        extra = options.get("headers")
+        if extra:
+            headers.update(extra)
+        if sealed_with is not None:
+            _name_key(headers, sealed_with, template)
+        timeout = options.get("timeout")
+        return Request(
+            method=method,
+            base=base,
+            path=path,
+            query=encode_query(inline, options.get("query")),
+            template=template,
+            headers=headers,
+            body=body,
+            timeout=None if timeout is None else Timeout.of(timeout),
+            idempotent=options.get("idempotent"),
+        )
+
+    def _absolute(self, url: str, values: Mapping[str, object]) -> tuple[BaseURL, str, str]:
+        """(base, path, query) of an absolute URL, below the client's base URL when it starts with it."""
+        if values:
+            raise TemplateError(f"{url!r} is a URL, not a template: it takes no placeholder values ({sorted(values)})")
+        if "#" in url:
+            raise TemplateError(f"{url!r}: '#' has no place in a request target")
+        mine = str(self.base_url)
+        if url.startswith(mine):
+            base, rest = self.base_url, url[len(mine) :]
+        else:
+            scheme, _, after = url.partition("://")
+            host, _, rest = after.partition("/")
+            base = BaseURL.parse(f"{scheme}://{host}/")
+        path, _, query = rest.partition("?")
+        path, query = encode_target(path, query, repr(url))
+        return base, path, query
+
+
+def check_reserved(template: Template | str, values: Mapping[str, object], reserved: frozenset[str]) -> None:
+    """A placeholder named like an option of the call must come through `placeholders=`: refuse it otherwise."""
+    if isinstance(template, str):
+        if is_absolute(template):
+            return
+        template = parse(template)
+    for name in sorted(template.names & reserved):
+        if name not in values:
+            raise TemplateError(
+                f"template {template.source!r}: placeholder {{{name}}} has the name of the call option {name}=; "
+                f"pass its value as placeholders={{{name!r}: …}}"
+            )
+
+
+def encode_body(
+    method: str, template: str, json: Any, body: object, headers: CIMultiDict[str]
+) -> tuple[bytes, str | None]:
+    """The bytes to send (and sign) and, for a JSON body holding `Encrypted` fields, the serial they need."""
+    if json is not None and body is not None:
+        raise ConfigurationError(f"{method} {template}: pass json= or body=, not both")
+    if json is not None:
+        sealed: set[str] = set()
+        try:
+            data = orjson.dumps(json, default=_JsonDefault(sealed), option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+        except TypeError as exc:
+            raise ConfigurationError(f"{method} {template}: json= cannot be serialised ({exc})") from None
+        headers["Content-Type"] = "application/json"
+        if len(sealed) > 1:
+            raise ConfigurationError(
+                f"{method} {template}: the body holds fields encrypted with different keys {sorted(sealed)}; "
+                "WeChat Pay decrypts a request's fields with the one key its Wechatpay-Serial names"
+            )
+        return data, sealed.pop() if sealed else None
+    if body is None:
+        return b"", None
+    if isinstance(body, str):
+        return body.encode(), None
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body), None
+    hint = " (use json= for a dict or list)" if isinstance(body, (dict, list, tuple)) else ""
+    raise ConfigurationError(f"{method} {template}: body= takes bytes or str, got {type(body).__name__}{hint}")
+
+
+class _JsonDefault:
+    """orjson's fallback for subclasses of builtins: records the key of each `Encrypted` field."""
+
+    __slots__ = ("sealed",)
+
+    def __init__(self, sealed: set[str]) -> None:
+        self.sealed = sealed
+
+    def __call__(self, value: object) -> object:
+        if isinstance(value, str):  # str.__str__: the text itself, also for a str-valued Enum
+            if isinstance(value, Encrypted):
+                self.sealed.add(value.serial)
+            return str.__str__(value)
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            return float(value)
+        if isinstance(value, dict):
+            return dict(value)
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def _name_key(headers: CIMultiDict[str], serial: str, template: str) -> None:
+    named = headers.get("Wechatpay-Serial")
+    if named is None:
+        headers["Wechatpay-Serial"] = serial
+    elif named.upper() != serial.upper():
+        raise ConfigurationError(
+            f"{template}: the body's encrypted fields were sealed with {serial!r} but the request names "
+            f"{named!r} in Wechatpay-Serial; drop the header (it is set from the fields) or encrypt with that key"
+        )
