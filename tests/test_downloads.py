@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wechatpay_chain import Client, ConfigurationError, SignatureError, TransportError
+from wechatpay_chain import Client, ConfigurationError, Response, SignatureError, TransportError
 from wechatpay_chain._downloads import DownloadError, _Gunzip
 from wechatpay_chain.testing import Answer, Emulator
 from wechatpay_chain.testing._auth import sign_answer
@@ -197,7 +197,8 @@ async def test_statement_with_a_bad_signature(emulator: Emulator, client: Client
     emulator.stub("GET", "v3/statements", answer)
     with pytest.raises(SignatureError) as caught:
         await client.download("v3/statements", tmp_path / "s.pdf")
-    assert caught.value.response is not None and caught.value.response.stream._answer.connection is None  # type: ignore[union-attr]  # released
+    assert caught.value.response is not None and isinstance(caught.value.response, Response)
+    assert caught.value.response.stream._answer.connection is None  # type: ignore[union-attr]  # released
     assert leftovers(tmp_path) == []
 
 

@@ -24,7 +24,7 @@ from typing import IO, Any
 import aiohttp
 
 from ._config import DOWNLOAD_TIMEOUT
-from ._errors import ConfigurationError, SignatureError, TransportError, WechatpayError
+from ._errors import ConfigurationError, TransportError, WechatpayError
 from ._models import BodyStream, Request, Response
 from ._requests import check_reserved
 from ._types import Headers, ProgressCallback, Query, Sender, TimeoutTypes
@@ -294,12 +294,7 @@ def open_bill(
 async def _open(
     sender: Sender, request: Request, hash_type: str, expected: str | None, options: Mapping[str, Any]
 ) -> FileStream:
-    try:
-        response = await sender.execute(request)
-    except SignatureError as exc:  # a statement whose digest header failed: its stream is still open
-        if exc.response is not None and exc.response.stream is not None:
-            exc.response.stream.release()
-        raise
+    response = await sender.execute(request)
     if expected is None and is_statement(request.path):
         # The Verifier checked this header's signature; the body must match it.
         expected = response.headers.get("Wechatpay-Statement-Sha1")

@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import orjson
 
-if TYPE_CHECKING:
-    from ._models import Response
+
+class Answer(Protocol):
+    """What an error keeps of the answer it is about (a `Response`)."""
+
+    @property
+    def status(self) -> int:
+        """The HTTP status."""
+        ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The answer's headers."""
+        ...
+
+    @property
+    def body(self) -> bytes:
+        """The answer's body, as received."""
+        ...
+
+    @property
+    def request_id(self) -> str | None:
+        """The `Request-ID` header WeChat Pay support asks for."""
+        ...
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        ...
+
+    def text(self) -> str:
+        """The body decoded as UTF-8."""
+        ...
 
 
 class WechatpayError(Exception):
@@ -43,7 +73,7 @@ class TransportError(WechatpayError):
 class SignatureError(WechatpayError):
     """A response or notification failed verification; `check` names the failed check."""
 
-    def __init__(self, message: str, *, check: str, response: Response | None = None) -> None:
+    def __init__(self, message: str, *, check: str, response: Answer | None = None) -> None:
         super().__init__(message)
         self.check = check
         self.response = response
@@ -75,7 +105,7 @@ class DuplicateNotificationError(NotificationError):
 class ApiError(WechatpayError):
     """WeChat Pay answered with a non-2xx status."""
 
-    def __init__(self, response: Response, *, attempts: int = 1) -> None:
+    def __init__(self, response: Answer, *, attempts: int = 1) -> None:
         self.response = response
         self.attempts = attempts
         self.status = response.status

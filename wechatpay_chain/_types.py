@@ -18,11 +18,12 @@ if TYPE_CHECKING:
 
 QueryValue: TypeAlias = Union[str, int, float, bool, None]  # noqa: UP007
 """One query value; None leaves the parameter out, a bool is sent as true/false."""
-Query: TypeAlias = Union[  # noqa: UP007
-    Mapping[str, Union[QueryValue, Iterable[QueryValue]]],  # noqa: UP007
-    Iterable[tuple[str, QueryValue]],
-]
-"""`query=`: a mapping (a list value repeats the parameter) or (name, value) pairs."""
+Query: TypeAlias = Union[Mapping[str, Any], Iterable[tuple[str, QueryValue]]]  # noqa: UP007
+"""`query=`: a mapping of names to `QueryValue`s (a list or tuple of them repeats the parameter), or pairs.
+
+The mapping's values are typed `Any` so that a dict literal mixing ints and strs type-checks; a value
+of another type is refused with a TemplateError before anything is sent.
+"""
 
 PlaceholderValue: TypeAlias = Union[str, int]  # noqa: UP007
 """What fills a `{placeholder}`: exactly one path segment."""

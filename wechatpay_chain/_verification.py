@@ -127,5 +127,10 @@ class Verifier:
             if digest is None:
                 return response
             body = b'{"sha1":"' + digest.encode() + b'"}'
-        await self.check(response.headers, body, response=response)
+        try:
+            await self.check(response.headers, body, response=response)
+        except SignatureError:
+            if response.stream is not None:  # a refused download: nobody will read it
+                response.stream.release()
+            raise
         return response
