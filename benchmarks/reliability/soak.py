@@ -119,6 +119,6 @@ def _connector_counts(client: Client) -> tuple[int, int]:
     """(connections checked out, idle connections pooled) of the client's aiohttp connector."""
     connector = client._get_session().connector
     # aiohttp has no public count; these are the connector's own books.
-    acquired = getattr(connector, "_acquired", set())
-    pooled = getattr(connector, "_conns", {})
+    acquired: set[object] = getattr(connector, "_acquired", set())
+    pooled: dict[object, list[object]] = getattr(connector, "_conns", {})
     return len(acquired), sum(len(v) for v in pooled.values())
