@@ -111,7 +111,7 @@ def test_a_retry_after_header_lengthens_the_wait_within_the_cap() -> None:
      ("POST", True, True), ("PATCH", True, True), ("GET", False, False)],
 )  # fmt: skip
 def test_only_get_is_idempotent_unless_the_call_says(method: str, flag: bool | None, expected: bool) -> None:
-    extensions = {} if flag is None else {"idempotent": flag}
+    extensions: dict[str, Any] = {} if flag is None else {"idempotent": flag}
     assert RetryPolicy().idempotent(request(method, **extensions)) is expected
 
 
