@@ -136,15 +136,9 @@ class Fuzzer:
 
     def _check_placeholders(self, pair: tuple[Any, Any]) -> None:
         first, second = pair
-        try:
-            request = self.client.build_request(
-                "GET", "v3/a/{x}/b/{y}", {"x": first, "y": second}, {"query": {"q": "1"}}
-            )
-        except WechatpayError as exc:
-            assert _typed(exc)
+        url = self._build_any("GET", "v3/a/{x}/b/{y}", {"x": first, "y": second}, {"query": {"q": "1"}})
+        if url is None:
             return
-        url = URL(request.url, encoded=True)
-        assert url.raw_path == request.target.partition("?")[0], (url.raw_path, request.target)
         assert url.raw_query_string == "q=1", url.raw_query_string
         segments = url.raw_path.split("/")
         assert segments[:3] == ["", "prefix", "v3"] and segments[3] == "a" and segments[5] == "b", segments
@@ -241,18 +235,21 @@ class Fuzzer:
                 leaked = [s for s in secrets if s in str(exc)]
                 assert not leaked, f"a key error message quotes the key: {leaked[0]!r}"
 
-    def _build_any(self, method: str, template: str, values: Mapping[str, object]) -> None:
-        """Build a request: only typed errors may escape, and the result must be sendable as is."""
+    def _build_any(
+        self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any] | None = None
+    ) -> URL | None:
+        """Build a request: only typed errors may escape (None), and the URL built must be sendable as is."""
         try:
-            request = self.client.build_request(method, template, values, {})
+            request = self.client.build_request(method, template, values, options or {})
         except WechatpayError as exc:
             assert _typed(exc)
-            return
+            return None
         url = URL(request.url, encoded=True)
         assert request.url == "http://127.0.0.1:9" + request.target, request.url
         assert request.target.startswith("/prefix/"), request.target
         assert url.raw_path == request.target.partition("?")[0], (url.raw_path, request.target)
         assert "#" not in request.url
+        return url
 
 
 def _typed(exc: WechatpayError) -> bool:
