@@ -33,5 +33,9 @@ def client(emulator: Emulator) -> Client:
 @pytest.fixture(scope="session")
 def offline_client(credentials: Credentials) -> Client:
     """A client that is never used for I/O: for building requests and chains."""
-    return Client(credentials.mchid, credentials.serial, credentials.merchant_key,
-                  {credentials.public_key_id: credentials.public_key.public_key()})
+    return Client(
+        credentials.mchid,
+        credentials.serial,
+        credentials.merchant_key,
+        {credentials.public_key_id: credentials.public_key.public_key()},
+    )

@@ -11,13 +11,19 @@ from typing import Any
 import orjson
 import pytest
 
-from wechatpay_chain import Client, ConfigurationError, KeyRing, SignatureError, Verifier
+from wechatpay_chain import CertificateRefresher, Client, ConfigurationError, KeyRing, SignatureError, Verifier
 from wechatpay_chain.testing import Answer, Credentials, Emulator, PlatformCertificate
 from wechatpay_chain.testing._auth import sign_answer
 from wechatpay_chain.testing._credentials import cert_pem
 from wechatpay_chain.testing._platform_certificates import certificate_item, certificate_list
 
 PING = "v3/ping"
+
+
+def refresher(client: Client) -> CertificateRefresher:
+    """The client's certificate refresher (it has one: it was given the APIv3 key)."""
+    assert client.refresher is not None
+    return client.refresher
 
 
 def downloads(emu: Emulator) -> list[Any]:
@@ -90,7 +96,7 @@ def test_a_client_needs_certs_or_the_apiv3_key(credentials: Credentials) -> None
 
 
 async def test_the_certificate_list_as_downloaded(ping: Emulator, bare: Client) -> None:
-    await bare.refresher.refresh()
+    await refresher(bare).refresh()
     [entry] = bare.certificates.certificates()
     platform = ping.credentials.platform[-1]
     assert entry.certificate == platform.certificate
@@ -101,7 +107,7 @@ async def test_the_certificate_list_as_downloaded(ping: Emulator, bare: Client) 
 
 
 async def test_a_replaced_verifier_checks_the_certificate_download_too(ping: Emulator, bare: Client) -> None:
-    bare.middleware.replace("verifier", Verifier(bare.refresher.key_for))
+    bare.middleware.replace("verifier", Verifier(refresher(bare).key_for))
     response = await asyncio.wait_for(bare.v3.ping.get(), 10)
     assert response.headers["Wechatpay-Serial"] in bare.certificates
 
@@ -150,7 +156,9 @@ async def test_a_failed_background_refresh_is_logged_and_calls_go_on(
 
 
 async def test_refresh_jitter_stays_within_ten_percent(credentials: Credentials) -> None:
-    client = Client(credentials.mchid, credentials.serial, credentials.merchant_key, apiv3_key="k" * 32, refresh_interval=1000)
+    client = Client(
+        credentials.mchid, credentials.serial, credentials.merchant_key, apiv3_key="k" * 32, refresh_interval=1000
+    )
     refresher = client.refresher
     assert refresher is not None
     delays = {refresher.next_delay() for _ in range(200)}
@@ -217,7 +225,7 @@ async def test_a_list_signed_by_a_key_not_in_it_is_refused(
 async def test_a_list_altered_in_transit_is_refused(ping: Emulator, bare: Client, fault: str, check: str) -> None:
     ping.fault(fault, "v3/certificates")
     with pytest.raises(SignatureError, match="refused the platform certificate list") as caught:
-        await bare.refresher.refresh()
+        await refresher(bare).refresh()
     assert caught.value.check == check
     assert len(bare.certificates) == 0
 
@@ -231,7 +239,7 @@ async def test_a_refresh_signed_by_an_unknown_key_is_refused(
     book = dataclasses.replace(ping.credentials, platform=[*ping.credentials.platform, stranger])
     ping.stub("GET", "v3/certificates", lambda _: signed_by(stranger, certificate_list(book), ping.now()))
     with pytest.raises(SignatureError, match="a key already held"):
-        await bare.refresher.refresh()
+        await refresher(bare).refresh()
     assert bare.certificates.serials() == held
     assert (await bare.v3.ping.get()).json() == {"pong": True}  # calls that can verify go on
 
@@ -257,7 +265,7 @@ async def test_a_listed_serial_that_does_not_match_its_certificate_is_refused(pi
 
     ping.stub("GET", "v3/certificates", lying)
     with pytest.raises(SignatureError) as caught:
-        await bare.refresher.refresh()
+        await refresher(bare).refresh()
     assert caught.value.check == "certificates"
 
 
@@ -283,7 +291,7 @@ async def test_public_key_merchant_with_the_key_configured(pk_only: Emulator) ->
 async def test_public_key_only_merchant_gets_a_clear_message(pk_only: Emulator) -> None:
     client = pk_only.client(certs=None)
     with pytest.raises(ConfigurationError, match=r"404 RESOURCE_NOT_EXISTS.*certs=\{'PUB_KEY_ID_") as caught:
-        await client.refresher.refresh()
+        await refresher(client).refresh()
     assert pk_only.credentials.apiv3_key not in str(caught.value)
     with pytest.raises(ConfigurationError, match="PUB_KEY_ID_"):
         await client.encrypt("张三")
@@ -296,8 +304,8 @@ async def test_public_key_only_merchant_gets_a_clear_message(pk_only: Emulator) 
 async def test_resource_not_exists_means_public_key_mode(ping: Emulator, bare: Client, status: int) -> None:
     ping.stub("GET", "v3/certificates", Answer(status, {"code": "RESOURCE_NOT_EXISTS", "message": "无可用的平台证书"}))
     with pytest.raises(ConfigurationError, match=f"{status} RESOURCE_NOT_EXISTS"):
-        await bare.refresher.refresh()
-    assert bare.refresher.public_key_only
+        await refresher(bare).refresh()
+    assert refresher(bare).public_key_only
 
 
 # -- transition ------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_repeated_access_reuses_the_node(client: Client) -> None:
 
 def test_nodes_are_read_only(client: Client) -> None:
     with pytest.raises(AttributeError):
-        client.v3.pay = 1  # type: ignore[misc, assignment]
+        client.v3.pay = 1
 
 
 camel = st.from_regex(r"[a-z][a-z0-9]{0,6}(?:[A-Z][a-z0-9]{1,6}){0,4}", fullmatch=True)
@@ -143,15 +143,21 @@ async def test_malformed_templates(client: Client, template: str) -> None:
 
 async def test_inline_query_merges_with_query(emulator: Emulator, client: Client) -> None:
     emulator.stub("GET", "v3/list", {"ok": True})
-    response = await client["v3/list?limit=10&offset=0"].get(query={"offset": 20, "state": "启用"})
+    query: dict[str, int | str] = {"offset": 20, "state": "启用"}  # mypy infers a mixed literal as dict[str, object]
+    response = await client["v3/list?limit=10&offset=0"].get(query=query)
     assert response.request.target == "/v3/list?limit=10&offset=20&state=%E5%90%AF%E7%94%A8"
     assert emulator.received[-1].target == response.request.target
 
 
 async def test_per_call_base_url(emulator: Emulator, client: Client) -> None:
     emulator.stub("GET", "v3/global/x", {"ok": True})
-    other = Client(client.mchid, client.serial, emulator.credentials.merchant_key, emulator.certs(),
-                   base_url="https://example.invalid/")
+    other = Client(
+        client.mchid,
+        client.serial,
+        emulator.credentials.merchant_key,
+        emulator.certs(),
+        base_url="https://example.invalid/",
+    )
     try:
         response = await other.v3.global_.x.get(base_url=emulator.base_url)
         assert response.json() == {"ok": True}

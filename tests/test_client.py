@@ -21,8 +21,11 @@ from wechatpay_chain.testing import Answer, Emulator
 
 
 async def test_api_error_carries_the_fields(emulator: Emulator, client: Client) -> None:
-    emulator.stub("POST", "v3/orders", Answer(400, {"code": "PARAM_ERROR", "message": "缺少参数 out_order_no",
-                                                   "detail": {"field": "out_order_no"}}))
+    emulator.stub(
+        "POST",
+        "v3/orders",
+        Answer(400, {"code": "PARAM_ERROR", "message": "缺少参数 out_order_no", "detail": {"field": "out_order_no"}}),
+    )
     with pytest.raises(ApiError) as caught:
         await client.v3.orders.post(json={})
     error = caught.value

@@ -76,8 +76,7 @@ def test_errors_name_the_parameter_and_never_echo_the_key(credentials: Credentia
     pem = credentials.merchant_key.private_bytes(Enc.PEM, PrivFmt.PKCS8, serialization.NoEncryption()).decode()
     broken = pem.replace(pem.splitlines()[5], pem.splitlines()[5][::-1])
     secret_line = pem.splitlines()[3]
-    cases: list[object] = [broken, "private.pkcs8://" + secret_line, "not a key", 42,
-                           f"file://{tmp_path}/missing.pem"]
+    cases: list[object] = [broken, "private.pkcs8://" + secret_line, "not a key", 42, f"file://{tmp_path}/missing.pem"]
     for value in cases:
         with pytest.raises(KeyLoadError) as caught:
             load_private_key(value)  # type: ignore[arg-type]
@@ -89,9 +88,7 @@ def test_errors_name_the_parameter_and_never_echo_the_key(credentials: Credentia
 
 
 def test_non_rsa_keys_are_refused() -> None:
-    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        Enc.PEM, PrivFmt.PKCS8, serialization.NoEncryption()
-    )
+    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(Enc.PEM, PrivFmt.PKCS8, serialization.NoEncryption())
     with pytest.raises(KeyLoadError, match="RSA"):
         load_private_key(ec_pem)
 
@@ -104,8 +101,9 @@ def test_client_names_the_bad_cert(credentials: Credentials) -> None:
 def test_merchant_serial_in_certs_is_a_mix_up(credentials: Credentials) -> None:
     merchant_cert = cert_pem(credentials.merchant_certificate)
     with pytest.raises(ConfigurationError, match="merchant's own serial"):
-        Client(credentials.mchid, credentials.serial, credentials.merchant_key,
-               {credentials.serial.lower(): merchant_cert})
+        Client(
+            credentials.mchid, credentials.serial, credentials.merchant_key, {credentials.serial.lower(): merchant_cert}
+        )
 
 
 def test_client_without_any_platform_key_says_what_to_configure(credentials: Credentials) -> None:
@@ -114,9 +112,13 @@ def test_client_without_any_platform_key_says_what_to_configure(credentials: Cre
 
 
 def test_client_repr_has_no_secrets(credentials: Credentials) -> None:
-    client = Client(credentials.mchid, credentials.serial, credentials.merchant_key,
-                    {credentials.public_key_id: credentials.public_key.public_key()},
-                    apiv3_key=credentials.apiv3_key)
+    client = Client(
+        credentials.mchid,
+        credentials.serial,
+        credentials.merchant_key,
+        {credentials.public_key_id: credentials.public_key.public_key()},
+        apiv3_key=credentials.apiv3_key,
+    )
     text = repr(client) + repr(client.signer) + repr(client.middleware) + repr(client.certificates)
     assert credentials.apiv3_key not in text and "PRIVATE" not in text
     assert credentials.mchid in repr(client)

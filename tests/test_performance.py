@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from wechatpay_chain import Handler, Middleware, MiddlewareStack, Request, Response, TemplateError
+from wechatpay_chain import BaseURL, Handler, Middleware, MiddlewareStack, Request, Response, TemplateError
 from wechatpay_chain._hazmat import nonce
 from wechatpay_chain._template import encode_query, parse, quote_component
 
@@ -79,7 +79,7 @@ async def test_middlewares_still_run_in_order_around_the_transport() -> None:
     stack = MiddlewareStack(transport)
     stack.append("b", named("b"))
     stack.prepend("a", named("a"))
-    request = Request("GET", "http://x/", "/", "", "", CIMultiDict())
+    request = Request("GET", BaseURL.parse("http://x/"), "v3/x", "", "v3/x", CIMultiDict())
     response = await stack(request)
     assert response.request is request
     assert seen == ["a in", "b in", "transport", "b out", "a out"]

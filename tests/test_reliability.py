@@ -1,38 +1,26 @@
-"""The reliability suite at test size: soak, faults, tampering and fuzzing (benchmarks/reliability.py at full size)."""
+"""The reliability suite at test size (`python -m benchmarks.reliability` runs it at full size)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import base64
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from benchmarks.reliability.faults import FAULT_CASES, FaultCase, faults_one
+from benchmarks.reliability.fuzz import Fuzzer
+from benchmarks.reliability.sizes import SIZES
+from benchmarks.reliability.soak import soak
+from benchmarks.reliability.tampering import FORGERIES, TAMPER_FAULTS, tampering
 from wechatpay_chain import KeyLoadError, load_private_key
 from wechatpay_chain.testing import Credentials
 
-
-def load_suite() -> ModuleType:
-    """benchmarks/reliability.py, which is a script rather than a package module."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reliability.py"
-    spec = importlib.util.spec_from_file_location("reliability_suite", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-suite = load_suite()
-SMALL = suite.SIZES["tiny"]
+SMALL = SIZES["tiny"]
 
 
 async def test_soak_makes_every_call_and_leaves_nothing_open(credentials: Credentials) -> None:
-    figures = await suite.soak(SMALL.calls, SMALL.concurrency, credentials)
+    figures = await soak(SMALL.calls, SMALL.concurrency, credentials)
     assert figures.errors == {}
     assert len(figures.latencies) == SMALL.calls
     assert figures.in_use_after == 0
@@ -40,27 +28,25 @@ async def test_soak_makes_every_call_and_leaves_nothing_open(credentials: Creden
     assert (figures.leaked_fds, figures.leaked_tasks) == (0, 0)
 
 
-@pytest.mark.parametrize("case", suite.FAULT_CASES, ids=lambda case: case.name)
-async def test_each_fault_gives_its_typed_error_or_a_retried_success(credentials: Credentials, case: Any) -> None:
-    result = await suite.faults_one(credentials, case)
+@pytest.mark.parametrize("case", FAULT_CASES, ids=lambda case: case.name)
+async def test_each_fault_gives_its_typed_error_or_a_retried_success(credentials: Credentials, case: FaultCase) -> None:
+    result = await faults_one(credentials, case)
     assert (result.got, result.attempts) == (result.case.expect, result.case.attempts)
     assert result.seconds <= result.bound  # the timeout plus one second
 
 
 async def test_no_tampered_insurance_answer_is_accepted(credentials: Credentials) -> None:
-    figures = await suite.tampering(credentials)
+    figures = await tampering(credentials)
     assert figures.endpoints == 22
     assert figures.controls_accepted == 22  # the same calls untampered do pass: the rejections are real
     assert figures.accepted_unverified == []
-    assert figures.tampered_calls == 22 * (len(suite.TAMPER_FAULTS) + len(suite.FORGERIES)) - len(
-        figures.not_applicable
-    )
+    assert figures.tampered_calls == 22 * (len(TAMPER_FAULTS) + len(FORGERIES)) - len(figures.not_applicable)
     assert {"SignatureError:signature", "SignatureError:timestamp", "SignatureError:headers"} <= set(figures.rejected)
 
 
 @pytest.fixture(scope="module")
-def fuzzer(credentials: Credentials) -> Iterator[Any]:
-    fuzzer = suite.Fuzzer(credentials)
+def fuzzer(credentials: Credentials) -> Iterator[Fuzzer]:
+    fuzzer = Fuzzer(credentials)
     yield fuzzer
     fuzzer.close()
 
@@ -68,12 +54,12 @@ def fuzzer(credentials: Credentials) -> Iterator[Any]:
 @pytest.mark.parametrize(
     "target", ["chain_names", "templates", "placeholders", "notifications"], ids=lambda name: name.replace("_", " ")
 )
-def test_fuzzing_lets_only_typed_errors_escape(fuzzer: Any, target: str) -> None:
+def test_fuzzing_lets_only_typed_errors_escape(fuzzer: Fuzzer, target: str) -> None:
     figure = getattr(fuzzer, target)(SMALL.examples)
     assert figure.examples > SMALL.examples // 2
 
 
-def test_fuzzing_key_inputs_lets_only_key_load_errors_escape(fuzzer: Any) -> None:
+def test_fuzzing_key_inputs_lets_only_key_load_errors_escape(fuzzer: Fuzzer) -> None:
     figure = fuzzer.keys(SMALL.examples)
     assert figure.examples > SMALL.examples // 2
 
@@ -88,4 +74,4 @@ def test_a_key_of_an_unknown_algorithm_is_a_key_load_error(credentials: Credenti
     rsa_oid = bytes.fromhex("2a864886f70d010101")
     unknown = der.replace(rsa_oid, bytes.fromhex("29864886f70d010101"), 1)  # 1.1.840.113549.1.1.1
     with pytest.raises(KeyLoadError):
-        load_private_key("private.pkcs8://" + suite._b64(unknown))
+        load_private_key("private.pkcs8://" + base64.b64encode(unknown).decode())

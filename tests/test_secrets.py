@@ -10,15 +10,15 @@ import contextlib
 import logging
 import traceback
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from test_reliability import suite
 
 import wechatpay_chain
 import wechatpay_chain.testing
+from benchmarks.reliability.mutations import b64, secret_fragments
 from wechatpay_chain import (
     Client,
     ConfigurationError,
@@ -39,7 +39,7 @@ ECHO = "v3/secrets/echo"
 
 @pytest.fixture(scope="module")
 def fragments(credentials: Credentials) -> list[str]:
-    return [*suite.secret_fragments(credentials), PASSPHRASE]
+    return [*secret_fragments(credentials), PASSPHRASE]
 
 
 def leaks(texts: Iterable[str], fragments: list[str]) -> list[str]:
@@ -116,12 +116,13 @@ async def _exercise(emu: Emulator, client: Client) -> list[BaseException]:
             await client.chain(ECHO).post(json={"fail": kind})
         except WechatpayError as exc:
             errors.append(exc)
-    for call in (
+    calls: tuple[Callable[[], Awaitable[object]], ...] = (
         lambda: client.chain("v3/x/{id}").get(),
         lambda: client.chain("v3/x/{id}").get(id=".."),
         lambda: client.chain(ECHO).post(json={1, 2}),
         lambda: client.chain(ECHO).post(timeout=-1),
-    ):
+    )
+    for call in calls:
         try:
             await call()
         except WechatpayError as exc:
@@ -157,8 +158,9 @@ async def test_no_repr_str_exception_or_traceback_holds_a_secret(
             "TemplateError",
         }
         assert {c.__name__ for o in objects for c in type(o).__mro__} >= {
-            "Client", "Chain", "Signer", "Verifier", "KeyRing", "CertificateRefresher", "MiddlewareStack", "RetryPolicy", "Secret",
-            "CallLogger", "Request", "Response", "Emulator", "Credentials", "PlatformCertificate", "Notification",
+            "Client", "Chain", "Signer", "Verifier", "KeyRing", "CertificateRefresher", "MiddlewareStack",
+            "RetryPolicy", "Secret", "CallLogger", "Request", "Response", "Emulator", "Credentials",
+            "PlatformCertificate", "Notification",
         }  # fmt: skip
         assert leaks(texts_of(objects), fragments) == []
     # The DEBUG records of those calls, bodies included, formatted and as raw attributes.
@@ -192,8 +194,8 @@ def _bad_key_inputs(credentials: Credentials) -> list[Any]:
         pem[:-60],  # cut short
         pem.replace(b"PRIVATE KEY", b"PUBLIC KEY"),  # a private key where a public one is expected
         pem.decode().replace("\n", "", 3)[: len(pem) // 2],
-        "private.pkcs1://" + suite._b64(der)[:-8] + "!!!!!!!!",
-        "private.pkcs1://" + suite._b64(der[:-40]),
+        "private.pkcs1://" + b64(der)[:-8] + "!!!!!!!!",
+        "private.pkcs1://" + b64(der[:-40]),
         pem.decode()[27:],  # the base64 without its armour
     ]
 
@@ -216,7 +218,7 @@ def test_key_errors_never_quote_the_key_or_the_passphrase(credentials: Credentia
     with pytest.raises(KeyLoadError) as caught:  # the private key given as a platform certificate
         Client(credentials.mchid, credentials.serial, credentials.merchant_key, {"ABC": pem})
     errors.append(caught.value)
-    with pytest.raises(ConfigurationError) as caught:  # an APIv3 key of the wrong length
+    with pytest.raises(ConfigurationError) as wrong_length:  # an APIv3 key of the wrong length
         Client(
             credentials.mchid,
             credentials.serial,
@@ -224,7 +226,7 @@ def test_key_errors_never_quote_the_key_or_the_passphrase(credentials: Credentia
             {credentials.public_key_id: credentials.public_key.public_key()},
             apiv3_key=credentials.apiv3_key + "x",
         )
-    errors.append(caught.value)
+    errors.append(wrong_length.value)
     assert leaks(texts_of(errors), fragments) == []
 
 

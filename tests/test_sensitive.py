@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ POLICIES = "v3/inspolicymgr/deduct/policies"
 NAMES = ["张三", "李四"]
 
 
-def policy(names: list[str]) -> dict[str, Any]:
+def policy(names: Sequence[str]) -> dict[str, Any]:
     return {
         "out_insurance_no": "Auisihsiahishishi4hihsid123418id",
         "insured_name_list": names,

@@ -14,7 +14,7 @@ from wechatpay_chain import Client, Request, Response, __version__, signing_mess
 from wechatpay_chain._hazmat import nonce
 from wechatpay_chain.testing import Answer, Credentials, Emulator, Received
 
-AUTH = re.compile(r'^WECHATPAY2-SHA256-RSA2048 (.+)$')
+AUTH = re.compile(r"^WECHATPAY2-SHA256-RSA2048 (.+)$")
 
 
 def auth_fields(header: str) -> dict[str, str]:
@@ -56,9 +56,14 @@ def test_nonce_is_32_base62_characters() -> None:
 
 
 async def test_injected_clock_and_nonce_give_a_reproducible_signature(credentials: Credentials) -> None:
-    client = Client(credentials.mchid, credentials.serial, credentials.merchant_key,
-                    {credentials.public_key_id: credentials.public_key.public_key()},
-                    clock=lambda: 1554208460.9, nonce=lambda: "593BEC0C930BF1AFEB40B4A08C8FB242")
+    client = Client(
+        credentials.mchid,
+        credentials.serial,
+        credentials.merchant_key,
+        {credentials.public_key_id: credentials.public_key.public_key()},
+        clock=lambda: 1554208460.9,
+        nonce=lambda: "593BEC0C930BF1AFEB40B4A08C8FB242",
+    )
     request = client.build_request("GET", "v3/certificates", {}, {})
     seen: list[Request] = []
 

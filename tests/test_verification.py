@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from wechatpay_chain import Client, SignatureError, is_unsigned_download
@@ -39,7 +41,7 @@ async def test_untampered_answer_verifies(orders: Emulator, client: Client) -> N
     ],
 )
 async def test_tampering_is_rejected(
-    orders: Emulator, client: Client, fault: str, params: dict[str, object], check: str
+    orders: Emulator, client: Client, fault: str, params: dict[str, Any], check: str
 ) -> None:
     orders.fault(fault, PATH, **params)
     with pytest.raises(SignatureError) as caught:
@@ -104,8 +106,9 @@ async def test_unsigned_downloads_are_not_verified(emulator: Emulator, client: C
 async def test_statement_verifies_over_its_sha1_header(emulator: Emulator, client: Client) -> None:
     creds = emulator.credentials
     digest = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
-    signed = sign_answer(creds.public_key, creds.public_key_id, b'{"sha1":"' + digest.encode() + b'"}',
-                         int(emulator.now()))
+    signed = sign_answer(
+        creds.public_key, creds.public_key_id, b'{"sha1":"' + digest.encode() + b'"}', int(emulator.now())
+    )
     emulator.stub("GET", "v3/statements", Answer(200, b"%PDF-", {**signed, "Wechatpay-Statement-Sha1": digest}))
     assert (await client.v3.statements.get()).body == b"%PDF-"
     forged = {**signed, "Wechatpay-Statement-Sha1": "0" * 40}

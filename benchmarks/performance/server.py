@@ -1,6 +1,6 @@
 """The benchmark's server: the Emulator in a process of its own, answering an order query.
 
-`python benchmarks/_server.py KEYS_DIR` prints `port <n>` once it listens and stops when its
+`python -m benchmarks.performance.server KEYS_DIR` prints `port <n>` once it listens and stops when its
 standard input closes (so it never outlives the benchmark that started it).
 
 Every request is authenticated for real (RSA verify of the merchant's signature). The answer is
@@ -13,16 +13,21 @@ client still verifies every answer it receives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from wechatpay_chain.testing import Answer, Emulator, Incoming
 from wechatpay_chain.testing._auth import sign_answer
+
+from .config import ROOT
+from .cpu import process_cpu
 
 TEMPLATE = "v3/pay/transactions/out-trade-no/{out_trade_no}"
 SIGN_EVERY = 60.0  # seconds; well inside the 300 s window clients accept
@@ -55,6 +60,7 @@ class OrderAnswer:
         self._signed_at = 0.0
 
     def __call__(self, incoming: Incoming) -> Answer:
+        """The order, with the current signature."""
         # The emulator keeps every request it receives; a benchmark sends too many to keep.
         self._emulator.received.clear()
         now = time.monotonic()
@@ -73,6 +79,40 @@ async def serve(keys_dir: Path) -> None:
     async with emulator:
         print(f"port {emulator.port}", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+@dataclass(frozen=True)
+class Server:
+    """The benchmark server process, as the benchmark sees it."""
+
+    base_url: str
+    pid: int
+
+    def cpu(self) -> float:
+        """CPU seconds the server process has used so far (0 where /proc is missing)."""
+        return process_cpu(self.pid)
+
+
+@contextlib.contextmanager
+def server(keys_dir: Path) -> Iterator[Server]:
+    """Start the server (this module) in its own process; stop it on leaving."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", __spec__.name, str(keys_dir)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("port "):
+            raise RuntimeError(f"the benchmark server did not start (said {line!r})")
+        yield Server(f"http://127.0.0.1:{int(line.split()[1])}/", proc.pid)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()  # the server stops when its stdin closes
+        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

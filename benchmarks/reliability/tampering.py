@@ -1,0 +1,128 @@
+"""Tampering: every forged or altered answer of every insurance endpoint is refused."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from wechatpay_chain import Client, WechatpayError
+from wechatpay_chain._template import parse
+from wechatpay_chain.testing import Answer, Credentials, Emulator
+from wechatpay_chain.testing._auth import sign_answer
+from wechatpay_chain.testing._insurance import ROUTES
+
+from .calls import outcome
+
+TAMPER_FAULTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("bad_signature", {}),
+    ("skew", {"seconds": 301}),
+    ("skew", {"seconds": -301}),
+    ("tamper_body", {}),
+    ("unknown_serial", {}),
+    ("truncate", {}),
+    *(("missing_header", {"name": n}) for n in ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature")),
+    ("missing_header", {"name": "Wechatpay-Serial"}),
+)
+# Forgeries the emulator's faults do not make: answers whose Wechatpay-* headers the stub sets itself.
+FORGERIES = ("replayed headers", "foreign key, real serial", "other signature type", "timestamp not a number")
+
+
+@dataclass
+class TamperFigures:
+    """How many tampered answers were sent, how each was refused, and any that was accepted."""
+
+    endpoints: int = 0
+    controls_accepted: int = 0
+    tampered_calls: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    accepted_unverified: list[str] = field(default_factory=list)
+    not_applicable: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, object]]:
+        """The figures as (label, value) rows of the report."""
+        return [
+            ("insurance endpoints", self.endpoints),
+            ("untampered answers accepted (control)", f"{self.controls_accepted} / {self.endpoints}"),
+            ("tampered answers", self.tampered_calls),
+            *((f"  rejected as {k}", v) for k, v in sorted(self.rejected.items())),
+            ("accepted unverified responses", len(self.accepted_unverified)),
+            ("not applicable (empty 204 body)", len(self.not_applicable)),
+        ]
+
+
+def insurance_endpoints() -> list[tuple[str, str, int]]:
+    """(method, template, status) of the 22 insurance endpoints; `renew` answers 204."""
+    return [(r.method, "/".join(r.template), 204 if r.template[-1] == "renew" else 200) for r in ROUTES]
+
+
+def _answer_for(template: str, status: int) -> Any:
+    return None if status == 204 else {"endpoint": template, "state": "已受理", "amount": {"total": 100}}
+
+
+def _forged_headers(emu: Emulator, kind: str, body: bytes) -> dict[str, str]:
+    creds = emu.credentials
+    now = int(emu.now())
+    if kind == "replayed headers":  # genuine headers of another answer
+        return sign_answer(creds.public_key, creds.public_key_id, body + b" ", now)
+    if kind == "foreign key, real serial":
+        return sign_answer(creds.platform[0].key, creds.public_key_id, body, now)
+    headers = sign_answer(creds.public_key, creds.public_key_id, body, now)
+    if kind == "other signature type":
+        headers["Wechatpay-Signature-Type"] = "WECHATPAY2-SM2-WITH-SM3"
+    else:
+        headers["Wechatpay-Timestamp"] = f"{now}.0"
+    return headers
+
+
+def _values(template: str) -> dict[str, str]:
+    return {name: f"{name}-1" for name in parse(template).placeholders}
+
+
+async def _tamper_call(client: Client, method: str, template: str) -> BaseException | None:
+    node = client.chain(template)
+    verb = getattr(node, method.lower())
+    try:
+        await verb(json=None if method == "GET" else {"k": "v"}, **_values(template))
+    except WechatpayError as exc:
+        return exc
+    return None
+
+
+async def tampering(credentials: Credentials | None = None) -> TamperFigures:
+    """Each tampering of each insurance endpoint's signed answer; none may be accepted."""
+    figures = TamperFigures()
+    async with Emulator(credentials=credentials) as emu:
+        client = emu.client(timeout=5)
+        for method, template, status in insurance_endpoints():
+            figures.endpoints += 1
+            body = _answer_for(template, status)
+            emu.stub(method, template, Answer(status, body))
+            if await _tamper_call(client, method, template) is None:
+                figures.controls_accepted += 1
+            for kind, params in TAMPER_FAULTS:
+                label = f"{kind}({params.get('name') or params.get('seconds') or ''})"
+                if body is None and kind in ("tamper_body", "truncate"):
+                    figures.not_applicable.append(f"{method} {template}: {label}")
+                    continue
+                emu.fault(kind, template, times=1, **params)
+                _count(figures, f"{method} {template}: {label}", await _tamper_call(client, method, template))
+            raw = orjson.dumps(body) if body is not None else b""
+            for kind in FORGERIES:
+                # An answer with a body even for the 204 endpoint: headers signed over another body.
+                sent = raw or b'{"injected":true}'
+                forged = {"Content-Type": "application/json", **_forged_headers(emu, kind, sent)}
+                emu.stub(method, template, Answer(200, sent, forged))
+                _count(figures, f"{method} {template}: {kind}", await _tamper_call(client, method, template))
+            emu.stub(method, template, Answer(status, body))
+    return figures
+
+
+def _count(figures: TamperFigures, label: str, error: BaseException | None) -> None:
+    figures.tampered_calls += 1
+    if error is None:
+        figures.accepted_unverified.append(label)
+    else:
+        figures.rejected[outcome(error)] += 1
