@@ -170,3 +170,105 @@ async def test_placeholder_values_reach_the_server_encoded(emulator: Emulator, c
     response = await client.v3.orders._no_.get(no="A/B?C#D 中")
     assert response.json() == {"no": "A/B?C#D 中"}
     assert response.request.target == "/v3/orders/A%2FB%3FC%23D%20%E4%B8%AD"
+
+
+# -- placeholders and options ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["json", "query", "body", "headers", "base_url", "timeout", "idempotent"])
+async def test_a_placeholder_named_like_an_option_is_refused_with_the_way_around(
+    emulator: Emulator, client: Client, name: str
+) -> None:
+    node = client[f"v3/things/{{{name}}}"]
+    with pytest.raises(TemplateError) as caught:
+        await node.get()
+    assert f"{{{name}}}" in str(caught.value) and f"placeholders={{{name!r}" in str(caught.value)
+    emulator.stub("GET", "v3/things/{x}", lambda incoming: Answer(200, {"x": incoming.segments[-1]}))
+    response = await node.get(placeholders={name: "A1"})
+    assert response.json() == {"x": "A1"} and not [r for r in emulator.received if r.target.endswith("{")]
+
+
+async def test_an_option_and_a_clashing_placeholder_work_together(emulator: Emulator, client: Client) -> None:
+    emulator.stub(
+        "POST", "v3/things/{x}", lambda incoming: Answer(200, {"x": incoming.segments[-1], **incoming.json()})
+    )
+    response = await client["v3/things/{json}"].post(json={"a": 1}, placeholders={"json": "J"})
+    assert response.json() == {"x": "J", "a": 1}
+
+
+@pytest.mark.parametrize("name", ["method", "file", "to", "source", "self", "args", "values"])
+async def test_any_other_placeholder_name_is_an_ordinary_keyword(offline_client: Client, name: str) -> None:
+    request = offline_client.build_request("GET", f"v3/things/{{{name}}}", {name: "v"}, {})
+    assert request.target == "/v3/things/v"
+    node = offline_client[f"v3/things/{{{name}}}"]
+    with pytest.raises(TemplateError, match=f"missing {{{name}}}"):
+        await node.get()  # parsed before any I/O; a keyword of that name would fill it
+
+
+async def test_method_is_a_placeholder_like_any_other(emulator: Emulator, client: Client) -> None:
+    emulator.stub("GET", "v3/things/{x}", lambda incoming: Answer(200, {"x": incoming.segments[-1]}))
+    assert (await client["v3/things/{method}"].get(method="m")).json() == {"x": "m"}
+
+
+async def test_positional_arguments_are_refused_clearly(client: Client) -> None:
+    with pytest.raises(TypeError, match=r"get\(\) takes keyword arguments only"):
+        await client.v3.pay.transactions.native.get("1")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="placeholders= takes a mapping"):
+        await client.v3.pay.transactions.native.get(placeholders="x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="both as keywords and in placeholders"):
+        await client["v3/x/{a}"].get(a="1", placeholders={"a": "2"})
+
+
+@pytest.mark.parametrize(
+    "template", ["v3/files{/seg}", "v3/x/{id:3}", "v3/x{?q}", "v3/x/{list*}", "v3/x/{+p}", "v3/x/{a.b}"]
+)
+async def test_rfc6570_operators_are_refused_not_sent_as_another_url(
+    emulator: Emulator, client: Client, template: str
+) -> None:
+    with pytest.raises(TemplateError, match="RFC 6570"):
+        await client[template].get(seg="x", id="12345", q="1", list="a", p="b", placeholders={"a.b": "c"})
+    assert not emulator.received
+
+
+@pytest.mark.parametrize("path", ["v3/../../x", "v3/./pay", "v3/pay/..", "../v3/pay", "v3/pay/%2e%2e/x", "v3/%2E/x"])
+async def test_dot_segments_in_string_paths_are_refused(emulator: Emulator, client: Client, path: str) -> None:
+    with pytest.raises(TemplateError, match=r"'\.' and '\.\.' segments"):
+        await client.chain(path).get()
+    assert not emulator.received
+
+
+@pytest.mark.parametrize(
+    "url", ["https://api.mch.weixin.qq.com/v3/pay/x", "http://127.0.0.1/v3/x", "//evil.example/v3/x"]
+)
+def test_absolute_urls_are_refused_where_a_path_is_expected(client: Client, url: str) -> None:
+    for make in (client.chain, client.__getitem__, client.v3.chain):
+        with pytest.raises(TemplateError, match="absolute URL") as caught:
+            make(url)
+        assert "base_url=" in str(caught.value)
+
+
+async def test_verbs_on_nodes_that_are_no_endpoint_are_refused(emulator: Emulator, client: Client) -> None:
+    root_calls = (client.post(), client.get())  # type: ignore[operator]
+    for call in (*root_calls, client.v3.get(), client.v2.post(), client.chain("v3/").get()):
+        with pytest.raises(TemplateError, match="is no endpoint"):
+            await call
+    assert not emulator.received
+
+
+async def test_an_inline_query_is_encoded_and_signed_as_sent(emulator: Emulator, client: Client) -> None:
+    emulator.stub("GET", "v3/pay/q", lambda incoming: Answer(200, {"target": incoming.target}))
+    for template, target in [
+        ("v3/pay/q?a=b c", "/v3/pay/q?a=b%20c"),
+        ("v3/pay/q?a=1\r\nb=2", "/v3/pay/q?a=1%0D%0Ab=2"),
+        ("v3/pay/q?a=%41&b=50%", "/v3/pay/q?a=%41&b=50%25"),
+        ("v3/pay/q?名=值", "/v3/pay/q?%E5%90%8D=%E5%80%BC"),
+    ]:
+        response = await client[template].get()  # the emulator checks the signature over what it received
+        assert response.request.target == target == response.json()["target"]
+
+
+async def test_a_lone_surrogate_is_a_template_error(client: Client) -> None:
+    with pytest.raises(TemplateError, match="lone surrogate"):
+        await client["v3/x/{a}"].get(a="\ud800")
+    with pytest.raises(TemplateError, match="lone surrogate"):
+        await client.v3.x.y.get(query={"q": "\udfff"})

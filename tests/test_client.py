@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import socket
+import time
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 import pytest
@@ -14,8 +18,11 @@ from wechatpay_chain import (
     Handler,
     Request,
     Response,
+    Signer,
     TransportError,
+    Verifier,
     WechatpayError,
+    parse_notification,
 )
 from wechatpay_chain.testing import Answer, Emulator
 
@@ -151,21 +158,57 @@ async def test_custom_middleware_sees_the_signed_request_and_the_verified_respon
     assert len(seen) == 1
 
 
-async def test_a_remote_signer_can_replace_the_signer(emulator: Emulator, client: Client) -> None:
+async def test_replacing_the_signer_moves_every_signature(emulator: Emulator, client: Client) -> None:
     emulator.stub("GET", "v3/ping", {"ok": 1})
     calls: list[bytes] = []
     local = client.signer
 
-    class RemoteSigner(type(local)):  # type: ignore[misc]
+    class HsmSigner(Signer):
         async def sign(self, message: bytes) -> str:
             calls.append(message)  # e.g. an HSM or a signing service would be called here
             return await local.sign(message)
 
-    remote = RemoteSigner(client.mchid, client.serial, None)
-    remote._private_key = local._private_key
-    client.middleware.replace("signer", remote)
+    client.middleware.replace("signer", HsmSigner(client.mchid, client.serial, None))
+    assert isinstance(client.signer, HsmSigner)
     assert (await client.v3.ping.get()).status == 200
-    assert len(calls) == 1 and calls[0].startswith(b"GET\n/v3/ping\n")
+    await client.jsapi_params("wx1", "prepay_1")
+    await client.app_params("wx1", "prepay_1")
+    assert [m.split(b"\n")[0] for m in calls] == [b"GET", b"wx1", b"wx1"]
+
+
+async def test_replacing_the_verifier_moves_every_check(emulator: Emulator) -> None:
+    client = emulator.client(certs=None)
+    emulator.stub("GET", "v3/ping", {"ok": 1})
+    checked: list[bytes] = []
+
+    class Counting(Verifier):
+        async def check(self, headers: Mapping[str, str], body: bytes, **options: Any) -> str:
+            checked.append(body)
+            return await super().check(headers, body, **options)
+
+    assert client.refresher is not None
+    client.middleware.replace("verifier", Counting(client.refresher.key_for, clock=time.time))
+    await client.v3.ping.get()  # downloads the certificates first: the list is checked by the new verifier too
+    headers, body = emulator.credentials.notification("TRANSACTION.SUCCESS", {"out_trade_no": "T1"}, public_key=False)
+    await parse_notification(client, headers, body)
+    # The answer's check asks for its key, which downloads the list: checked inside it, by the same verifier.
+    assert len(checked) == 3 and checked[0] == b'{"ok":1}' and b'"data"' in checked[1] and checked[2] == body
+
+
+def test_a_copy_of_a_client_is_a_client(offline_client: Client) -> None:
+    twin = copy.copy(offline_client)
+    assert twin.mchid == offline_client.mchid and str(twin.v3.pay) == "v3/pay"
+    with pytest.raises(AttributeError):
+        twin._nothing_here  # noqa: B018
+
+
+async def test_aiohttps_silent_resend_is_off_on_a_session_passed_in(emulator: Emulator) -> None:
+    emulator.stub("GET", "v3/ping", {"ok": 1})
+    async with aiohttp.ClientSession() as session:
+        session._retry_connection = True
+        client = emulator.client(session=session)
+        await client.v3.ping.get()
+        assert session._retry_connection is False
 
 
 def test_stack_editing(client: Client) -> None:

@@ -87,7 +87,7 @@ async def test_progress_callback(emulator: Emulator, client: Client, tmp_path: P
     emulator.files.bill_size = 700_000
     calls: list[tuple[int, int | None]] = []
     result = await client.download_bill(
-        DATE, tmp_path / "b.csv", tar_type=tar_type, progress=lambda *a: calls.append(a)
+        DATE, tmp_path / "b.csv", tar_type=tar_type, chunk_size=8_192, progress=lambda *a: calls.append(a)
     )
     done = [d for d, _ in calls]
     assert calls[0][0] == 0 and done == sorted(done) and done[-1] == result.received

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import gc
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import orjson
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from wechatpay_chain import Client, Request, Response, __version__, signing_message
-from wechatpay_chain._hazmat import nonce
+from wechatpay_chain import Client, ConfigurationError, Request, Response, __version__, signing_message
+from wechatpay_chain._hazmat import nonce, rsa_verify
 from wechatpay_chain.testing import Answer, Credentials, Emulator, Received
 
 AUTH = re.compile(r"^WECHATPAY2-SHA256-RSA2048 (.+)$")
@@ -127,3 +134,103 @@ async def test_raw_body_is_signed_as_given(emulator: Emulator, client: Client) -
     received = emulator.received[-1]
     assert received.body == body
     verify_independently(emulator.credentials, received)
+
+
+# -- a signer that keeps the key elsewhere -------------------------------------------------
+
+SIGNING_SERVICE = """
+import asyncio, sys
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from wechatpay_chain._hazmat import rsa_sign
+
+key = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
+
+async def sign(request):
+    return web.Response(text=rsa_sign(key, await request.read()))
+
+async def main():
+    runner = web.AppRunner(web.Application())
+    runner.app.router.add_post("/sign", sign)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(runner.addresses[0][1], flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+# Private key objects referenced from anything the garbage collector tracks (the keys themselves are not tracked).
+KEYS_HELD = "sum(isinstance(r, RSAPrivateKey) for o in gc.get_objects() for r in gc.get_referents(o))"
+
+REMOTE_CLIENT = """
+import asyncio, gc, json, sys
+import aiohttp
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from wechatpay_chain import Client
+
+class ServiceSigner:
+    '''Signs by asking the signing service; this process never sees the private key.'''
+    def __init__(self, url):
+        self.url, self.session, self.calls = url, None, 0
+    async def sign(self, message):
+        self.session = self.session or aiohttp.ClientSession()
+        self.calls += 1
+        async with self.session.post(self.url, data=message) as answer:
+            return await answer.text()
+    async def aclose(self):
+        await self.session.close()
+
+async def main(base_url, mchid, serial, key_id, pub_key, service):
+    signer = ServiceSigner(service)
+    async with Client(mchid, serial, signer=signer, certs={key_id: "file://" + pub_key}, base_url=base_url) as c:
+        answer = (await c.v3.ping.post(json={"n": 1})).json()
+        params = await c.jsapi_params("wx8888888888888888", "prepay_1")
+        try:
+            c.decrypt("AAAA")
+        except Exception as exc:
+            refused = f"{type(exc).__name__}: {exc}"
+        print(json.dumps({"answer": answer, "params": params, "calls": signer.calls,
+                          "private_keys": KEYS_HELD, "decrypt": refused}))
+
+asyncio.run(main(*sys.argv[1:]))
+""".replace("KEYS_HELD", KEYS_HELD)
+
+
+async def test_a_client_signing_through_a_remote_service_never_loads_the_key(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    creds = emulator.credentials
+    files = creds.save(tmp_path / "keys")
+    emulator.stub("POST", "v3/ping", lambda incoming: Answer(200, {"signed_as": incoming.json()}))
+    service = subprocess.Popen(
+        [sys.executable, "-c", SIGNING_SERVICE, files["private_key_file"]], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert service.stdout is not None
+        port = int(await asyncio.wait_for(asyncio.to_thread(service.stdout.readline), 30))
+        args = [emulator.base_url, creds.mchid, creds.serial, creds.public_key_id, files["public_key_file"]]
+        run = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", REMOTE_CLIENT, *args, f"http://127.0.0.1:{port}/sign", stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await asyncio.wait_for(run.communicate(), 60)
+    finally:
+        service.terminate()
+        service.wait(30)
+    result = json.loads(out)
+    assert result["answer"] == {"signed_as": {"n": 1}}  # the emulator checked the signature
+    params = result["params"]
+    message = f"{params['appId']}\n{params['timeStamp']}\n{params['nonceStr']}\n{params['package']}\n".encode()
+    assert rsa_verify(creds.merchant_key.public_key(), message, params["paySign"])
+    assert result["calls"] == 2 and result["private_keys"] == 0
+    assert eval(KEYS_HELD, {"gc": gc, "RSAPrivateKey": RSAPrivateKey}) > 0  # the count sees a key where one is held
+    assert result["decrypt"].startswith("ConfigurationError") and "private_key=" in result["decrypt"]
+
+
+def test_a_client_needs_a_private_key_or_a_signer(credentials: Credentials) -> None:
+    certs = {credentials.public_key_id: credentials.public_key.public_key()}
+    with pytest.raises(ConfigurationError, match="unless signer="):
+        Client(credentials.mchid, credentials.serial, None, certs)
+    with pytest.raises(ConfigurationError, match="async sign"):
+        Client(credentials.mchid, credentials.serial, certs=certs, signer=object())  # type: ignore[arg-type]

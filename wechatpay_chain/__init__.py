@@ -4,13 +4,12 @@ async with Client(mchid, serial, private_key, certs) as wxpay:
     r = await wxpay.v3.pay.transactions.id._transaction_id_.get(transaction_id="…", query={…})
 """
 
+from importlib import import_module
 from typing import TYPE_CHECKING
 
-from ._certificates import CertificateRefresher
 from ._chain import Chain
 from ._client import Client
 from ._config import BaseURL, Timeout
-from ._downloads import Downloaded, DownloadError, FileStream
 from ._errors import (
     ApiError,
     ConfigurationError,
@@ -22,24 +21,12 @@ from ._errors import (
     TransportError,
     WechatpayError,
 )
-from ._events import (
-    ContractTerminateInfo,
-    Event,
-    GenericEvent,
-    InsuranceContractEvent,
-    InsurancePolicyGrantedEvent,
-    PowerBankInsuranceEvent,
-    event_for,
-)
 from ._keyring import KeyRing, PlatformKey
 from ._keys import load_private_key, load_public_key
 from ._logging import CallLogger
 from ._middleware import Handler, Middleware, MiddlewareStack
 from ._models import BodyStream, Request, Response
-from ._notifications import KeyHolder, Notification, NotificationParser, parse_notification
-from ._retry import RetryPolicy
 from ._secret import Secret
-from ._seen_ids import MemorySeenIds, SeenIds
 from ._sensitive import Encrypted
 from ._signing import Signer, authorization, signing_message
 from ._types import (
@@ -56,19 +43,59 @@ from ._types import (
 )
 from ._verification import Verifier, is_unsigned_download, verification_message
 from ._version import __version__
-from ._webhooks import AsgiWebhook, WebhookEndpoint, asgi_app, handler_for
 
 if TYPE_CHECKING:
+    from ._certificates import CertificateRefresher
+    from ._downloads import Downloaded, DownloadError, FileStream
+    from ._events import (
+        ContractTerminateInfo,
+        Event,
+        GenericEvent,
+        InsuranceContractEvent,
+        InsurancePolicyGrantedEvent,
+        PowerBankInsuranceEvent,
+        event_for,
+    )
+    from ._notifications import KeyHolder, Notification, NotificationParser, parse_notification
+    from ._retry import RetryPolicy
+    from ._seen_ids import MemorySeenIds, SeenIds
     from ._signing_pool import ProcessPoolSigner
+    from ._webhooks import AsgiWebhook, WebhookEndpoint, asgi_app, handler_for
+
+# Features load on first use, so that `import wechatpay_chain` costs little more than its
+# dependencies: each of these names imports its module when first read.
+_FEATURES = {
+    "_certificates": ["CertificateRefresher"],
+    "_downloads": ["DownloadError", "Downloaded", "FileStream"],
+    "_events": [
+        "ContractTerminateInfo",
+        "Event",
+        "GenericEvent",
+        "InsuranceContractEvent",
+        "InsurancePolicyGrantedEvent",
+        "PowerBankInsuranceEvent",
+        "event_for",
+    ],
+    "_notifications": ["KeyHolder", "Notification", "NotificationParser", "parse_notification"],
+    "_retry": ["RetryPolicy"],
+    "_seen_ids": ["MemorySeenIds", "SeenIds"],
+    "_signing_pool": ["ProcessPoolSigner"],
+    "_webhooks": ["AsgiWebhook", "WebhookEndpoint", "asgi_app", "handler_for"],
+}
+_LAZY = {name: module for module, names in _FEATURES.items() for name in names}
 
 
 def __getattr__(name: str) -> object:
-    # Loaded on first use: signing in worker processes brings in multiprocessing.
-    if name == "ProcessPoolSigner":
-        from ._signing_pool import ProcessPoolSigner
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wechatpay_chain' has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
-        return ProcessPoolSigner
-    raise AttributeError(f"module 'wechatpay_chain' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 __all__ = [

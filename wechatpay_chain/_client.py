@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from . import _downloads, _hazmat, _payparams, _sensitive, _uploads
-from ._certificates import CertificateRefresher
+from . import _hazmat, _sensitive
 from ._chain import Chain
-from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
+from ._config import CHUNK_SIZE, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
 from ._errors import ApiError, ConfigurationError, WechatpayError
 from ._keyring import KeyRing
 from ._keys import load_private_key
@@ -26,7 +25,6 @@ from ._logging import CallLogger
 from ._middleware import MiddlewareStack
 from ._models import Request, Response
 from ._requests import RequestBuilder, check_reserved
-from ._retry import RetryPolicy
 from ._secret import Secret
 from ._sensitive import Encrypted
 from ._signing import Signer
@@ -48,6 +46,10 @@ from ._verification import Verifier
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from ._certificates import CertificateRefresher
+    from ._downloads import Downloaded, Opening
+    from ._retry import RetryPolicy
 
 UPLOAD_OPTIONS = frozenset({"filename", "meta", "content_type", "headers", "base_url", "timeout", "placeholders"})
 
@@ -122,6 +124,8 @@ class Client:
         lookup = self.refresher.key_for if self.refresher is not None else self.certificates.lookup
         self.middleware.append("verifier", Verifier(lookup, clock=clock))
         if retry is not None:
+            from ._retry import RetryPolicy  # features load on first use: a bare import stays light
+
             if not isinstance(retry, RetryPolicy):
                 raise ConfigurationError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
             # Outside the signer, so that every attempt is signed afresh.
@@ -131,6 +135,7 @@ class Client:
     def _refresher(self, interval: float) -> CertificateRefresher | None:
         if self.apiv3_key is None:
             return None
+        from ._certificates import CertificateRefresher
 
         async def fetch() -> Response:
             # Through the stack without its verifier: the refresher checks the list itself, with the
@@ -275,6 +280,8 @@ class Client:
         """
         values = _placeholders(values, placeholders)
         check_reserved(template, values, UPLOAD_OPTIONS)
+        from . import _uploads
+
         _uploads.check_upload(file, filename, meta)
         request = self.build_request(
             "POST", template, values, {"headers": headers, "base_url": base_url, "timeout": timeout}
@@ -296,16 +303,18 @@ class Client:
         query: Query | None = None,
         headers: Headers | None = None,
         timeout: TimeoutTypes | None = None,
-        chunk_size: int = _downloads.CHUNK_SIZE,
+        chunk_size: int = CHUNK_SIZE,
         placeholders: Mapping[str, str | int] | None = None,
         **values: str | int,
-    ) -> _downloads.Opening:
+    ) -> Opening:
         """Open an unsigned download (a `download_url`, or a template and its values): `async with … as stream`.
 
         `expected` is the announced hex digest (`hash_type` SHA1, SHA256, SM3 …); statements are
         checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
         (the digest is over the inflated bytes); decompress=False hands out the gzip bytes as sent.
         """
+        from . import _downloads
+
         return _downloads.open_download(
             self,
             source,
@@ -323,18 +332,20 @@ class Client:
 
     async def download(
         self, source: str, to: str | os.PathLike[str], /, **options: Unpack[DownloadOptions]
-    ) -> _downloads.Downloaded:
+    ) -> Downloaded:
         """Stream an unsigned download to the path `to`, which appears only once complete and verified."""
         async with self.open_download(source, **options) as stream:
             return await stream.save(to)
 
-    def open_bill(self, bill_date: str | dt.date, /, **options: Unpack[BillOptions]) -> _downloads.Opening:
+    def open_bill(self, bill_date: str | dt.date, /, **options: Unpack[BillOptions]) -> Opening:
         """Apply for a day's bill (`kind` "tradebill" or "fundflowbill") and open its file, SHA-1 checked."""
+        from . import _downloads
+
         return _downloads.open_bill(self, bill_date, **options)
 
     async def download_bill(
         self, bill_date: str | dt.date, to: str | os.PathLike[str], /, **options: Unpack[BillOptions]
-    ) -> _downloads.Downloaded:
+    ) -> Downloaded:
         """Download a day's bill to the path `to`, checking its SHA-1; options as for `open_bill`.
 
         Example: `await client.download_bill("2024-06-01", "trade-2024-06-01.csv", tar_type="GZIP")`.
@@ -351,6 +362,8 @@ class Client:
 
         Pass them to `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` or `wx.requestPayment(…)`.
         """
+        from . import _payparams
+
         return await _payparams.jsapi_params(
             self._sign, appid, prepay_id, timestamp=timestamp, nonce=nonce, clock=self._clock
         )
@@ -368,6 +381,8 @@ class Client:
 
         `partnerid` defaults to the client's mchid (a service provider passes the sub-merchant's).
         """
+        from . import _payparams
+
         return await _payparams.app_params(
             self._sign,
             appid,

@@ -26,6 +26,8 @@ REFRESH_GAP = 60.0  # an unknown serial triggers at most one refresh in this man
 MAX_UNKNOWN_SERIALS = 8  # and at most this many unknown serials do within that time
 REFRESH_JITTER = 0.1  # background refreshes run at the interval +- 10 %, so many processes spread out
 
+CHUNK_SIZE = 1 << 16  # bytes read at a time from a download
+
 SEEN_IDS = 10_000  # notification ids the in-memory replay guard remembers
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

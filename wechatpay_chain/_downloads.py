@@ -23,14 +23,13 @@ from typing import IO, Any
 
 import aiohttp
 
-from ._config import DOWNLOAD_TIMEOUT
+from ._config import CHUNK_SIZE, DOWNLOAD_TIMEOUT
 from ._errors import ConfigurationError, TransportError, WechatpayError
 from ._models import BodyStream, Request, Response
 from ._requests import check_reserved
 from ._types import Headers, ProgressCallback, Query, Sender, TimeoutTypes
 from ._verification import is_statement, is_unsigned_download
 
-CHUNK_SIZE = 1 << 16
 _WRITE_SIZE = 1 << 20  # bytes gathered before one write to disk
 _INFLATE_LIMIT = 1 << 18  # most decompressed bytes produced per step, so memory stays flat
 _GZIP_MAGIC = b"\x1f\x8b"

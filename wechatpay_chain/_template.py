@@ -26,6 +26,7 @@ _DOT_SEGMENTS = frozenset({".", ".."})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = "+#./;?&=,!@|"
 _API_ROOTS = frozenset({"", "v2", "v3"})
+_PATH_AND_QUERY = re.compile(r"((?:[^{?]|\{[^}]*\}?)*)(?:\?(.*))?", re.S)
 # What quote(safe="") never escapes: most ids and amounts are made only of these, and skipping
 # quote() for them halves the cost of an expansion.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
@@ -113,7 +114,7 @@ class Template:
 def parse(source: str) -> Template:
     """Parse (and cache) a template; raises TemplateError when it is malformed or names no endpoint."""
     _check_target(source)
-    path, _, query = source.partition("?")
+    path, query = _split_query(source)
     pieces: list[str] = []
     names: list[str] = []
     rest = path
@@ -147,14 +148,21 @@ def check_relative(source: str) -> None:
         )
 
 
+def _split_query(source: str) -> tuple[str, str]:
+    """(path, inline query) at the first '?' outside braces, so that `{?q}` stays a placeholder (and is refused)."""
+    match = _PATH_AND_QUERY.match(source)
+    assert match is not None  # the pattern matches any text
+    return match.group(1), match.group(2) or ""
+
+
 def _check_target(source: str) -> None:
     """Refuse what cannot be a path below the base URL: absolute URLs, fragments, dot segments, bare roots."""
     check_relative(source)
     if "#" in source:
         raise TemplateError(f"template {source!r}: '#' has no place in a request target")
-    path = source.partition("?")[0]
+    path = _split_query(source)[0]
     segments = path.strip("/").split("/")
-    if any(s in _DOT_SEGMENTS for s in segments):
+    if any(s.lower().replace("%2e", ".") in _DOT_SEGMENTS for s in segments):  # %2E%2E is '..' to a server too
         raise TemplateError(f"template {source!r}: '.' and '..' segments would move the request to another path")
     if path.strip("/") in _API_ROOTS:
         raise TemplateError(

@@ -17,9 +17,9 @@ from aiohttp.payload import BytesPayload
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from wechatpay_chain import ApiError, Client, ConfigurationError, Request
+from wechatpay_chain import ApiError, Client, ConfigurationError, Request, TemplateError
 from wechatpay_chain._uploads import SPOOL_LIMIT, media_meta, multipart
-from wechatpay_chain.testing import Emulator
+from wechatpay_chain.testing import Answer, Emulator
 from wechatpay_chain.testing._files import form_parts
 
 UPLOAD = "v3/merchant/media/upload"
@@ -163,3 +163,27 @@ async def test_bad_input_fails_before_sending(
     with pytest.raises(ConfigurationError, match=re.escape(fragment)):
         await client.upload(UPLOAD, file, **options)  # type: ignore[arg-type]
     assert not emulator.received
+
+
+async def test_upload_placeholders_may_share_the_names_of_its_arguments(emulator: Emulator, client: Client) -> None:
+    emulator.stub("POST", "v3/up/{a}/{b}", lambda incoming: Answer(200, {"path": incoming.path}))
+    template = "v3/up/{file}/{filename}"
+    with pytest.raises(TemplateError, match=r"\{filename\}.*placeholders=\{'filename'"):
+        await client.upload(template, png(10), filename="a.png", file="F")
+    answer = await client.upload(template, png(10), filename="a.png", file="F", placeholders={"filename": "N"})
+    assert answer.json() == {"path": "/v3/up/F/N"}
+
+
+async def test_download_placeholders_may_share_the_names_of_its_arguments(
+    emulator: Emulator, client: Client, tmp_path: Path
+) -> None:
+    image = png(100)
+    media_id = (await client.upload("v3/merchant-service/images/upload", image, filename="d.png")).json()["media_id"]
+    async with client.open_download("v3/merchant-service/images/{to}", to=media_id) as stream:
+        assert await stream.read() == image
+    with pytest.raises(TemplateError, match="placeholders="):
+        await client.download("v3/merchant-service/images/{gzip}", tmp_path / "x.png")
+    result = await client.download(
+        "v3/merchant-service/images/{gzip}", tmp_path / "x.png", placeholders={"gzip": media_id}
+    )
+    assert (tmp_path / "x.png").read_bytes() == image and result.size == len(image)
