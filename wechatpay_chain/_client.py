@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from . import _hazmat, _sensitive
 from ._chain import Chain
-from ._config import CHUNK_SIZE, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
+from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
 from ._errors import ApiError, ConfigurationError, WechatpayError
 from ._keyring import KeyRing
 from ._keys import load_private_key
@@ -35,9 +35,7 @@ from ._types import (
     DownloadOptions,
     Headers,
     PrivateKeyInput,
-    ProgressCallback,
     PublicKeyInput,
-    Query,
     SigningKey,
     TimeoutTypes,
     UploadSource,
@@ -290,24 +288,8 @@ class Client:
             self.execute, request, file, filename=filename, meta=meta, content_type=content_type
         )
 
-    def open_download(
-        self,
-        source: str,
-        /,
-        *,
-        hash_type: str = "SHA1",
-        expected: str | None = None,
-        gzip: bool = False,
-        decompress: bool = True,
-        progress: ProgressCallback | None = None,
-        query: Query | None = None,
-        headers: Headers | None = None,
-        timeout: TimeoutTypes | None = None,
-        chunk_size: int = CHUNK_SIZE,
-        placeholders: Mapping[str, str | int] | None = None,
-        **values: str | int,
-    ) -> Opening:
-        """Open an unsigned download (a `download_url`, or a template and its values): `async with … as stream`.
+    def open_download(self, source: str, /, **options: Unpack[DownloadOptions]) -> Opening:
+        """Open an unsigned download (a `download_url`, or a template with `placeholders=`): `async with … as s`.
 
         `expected` is the announced hex digest (`hash_type` SHA1, SHA256, SM3 …); statements are
         checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
@@ -315,20 +297,7 @@ class Client:
         """
         from . import _downloads
 
-        return _downloads.open_download(
-            self,
-            source,
-            _placeholders(values, placeholders),
-            hash_type=hash_type,
-            expected=expected,
-            gzip=gzip,
-            decompress=decompress,
-            progress=progress,
-            query=query,
-            headers=headers,
-            timeout=timeout,
-            chunk_size=chunk_size,
-        )
+        return _downloads.open_download(self, source, **options)
 
     async def download(
         self, source: str, to: str | os.PathLike[str], /, **options: Unpack[DownloadOptions]

@@ -26,8 +26,7 @@ import aiohttp
 from ._config import CHUNK_SIZE, DOWNLOAD_TIMEOUT
 from ._errors import ConfigurationError, TransportError, WechatpayError
 from ._models import BodyStream, Request, Response
-from ._requests import check_reserved
-from ._types import Headers, ProgressCallback, Query, Sender, TimeoutTypes
+from ._types import Headers, PlaceholderValue, ProgressCallback, Query, Sender, TimeoutTypes
 from ._verification import is_statement, is_unsigned_download
 
 _WRITE_SIZE = 1 << 20  # bytes gathered before one write to disk
@@ -231,8 +230,8 @@ DOWNLOAD_OPTIONS = frozenset(
 def open_download(
     sender: Sender,
     source: str,
-    values: Mapping[str, object],
     *,
+    placeholders: Mapping[str, PlaceholderValue] | None = None,
     hash_type: str = "SHA1",
     expected: str | None = None,
     gzip: bool = False,
@@ -243,15 +242,14 @@ def open_download(
     timeout: TimeoutTypes | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Opening:
-    """Open an unsigned download (a `download_url` or a template with its `values`): `async with … as stream`.
+    """Open an unsigned download (a `download_url`, or a template with its `placeholders`): `async with … as s`.
 
     `expected` is the announced hex digest (`hash_type` SHA1, SHA256, SM3 …); statements are
     checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
     (the digest is over the inflated bytes); decompress=False hands out the gzip bytes as sent.
     """
     _hasher(hash_type)  # an unknown algorithm fails here, before I/O
-    check_reserved(source, values, DOWNLOAD_OPTIONS)
-    request = _request(sender, source, values, query, headers, timeout)
+    request = _request(sender, source, placeholders or {}, query, headers, timeout)
     options = {"gzip": gzip, "decompress": decompress, "progress": progress, "chunk_size": chunk_size}
     return Opening(lambda: _open(sender, request, hash_type, expected, options))
 
