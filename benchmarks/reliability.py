@@ -45,9 +45,8 @@ from wechatpay_chain import (
     load_public_key,
 )
 from wechatpay_chain._template import parse
-from wechatpay_chain.testing import Answer, Credentials, Emulator
+from wechatpay_chain.testing import Answer, Credentials, Emulator, Insurance
 from wechatpay_chain.testing._auth import sign_answer
-from wechatpay_chain.testing._insurance import ROUTES
 
 PING = "v3/reliability/ping/{n}"
 ECHO = "v3/reliability/echo"
@@ -337,7 +336,8 @@ class TamperFigures:
 
 def insurance_endpoints() -> list[tuple[str, str, int]]:
     """(method, template, status) of the 22 insurance endpoints; `renew` answers 204."""
-    return [(r.method, "/".join(r.template), 204 if r.template[-1] == "renew" else 200) for r in ROUTES]
+    routes = Insurance(clock=time.time, notify=print, mchid="1900000109").routes()
+    return [(r.method, r.template.text, 204 if r.template.text.endswith("/renew") else 200) for r in routes]
 
 
 def _answer_for(template: str, status: int) -> Any:
