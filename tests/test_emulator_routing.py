@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from wechatpay_chain import ApiError, Client
 from wechatpay_chain.testing import Answer, Emulator, Incoming, Refusal
-from wechatpay_chain.testing._routing import Route, Router, Template
+from wechatpay_chain.testing._routing import Params, Route, Router, Template
+from wechatpay_chain.testing._wire import FaultParams
 
 QUALIFY = "v3/hire-power-bank/user-qualifications/{openid}"
 
@@ -73,3 +75,39 @@ async def test_fallback_handlers_answer_what_no_route_does(emulator: Emulator, c
             await client[path].get()
         assert (caught.value.status, caught.value.code) == (status, code)
     assert seen == ["/v3/mine", "/v3/refused", "/v3/nothing"]
+
+
+class XmlWire:
+    """A toy protocol in the manner of APIv2: a shared secret in a header, XML answers signed in a header."""
+
+    def authenticate(self, incoming: Incoming) -> None:
+        if incoming.headers.get("X-Secret") != "s3cret":
+            raise Refusal(401, "SIGNERROR", "bad secret")
+
+    def seal(self, incoming: Incoming, answer: Answer, faults: FaultParams) -> tuple[dict[str, str], bytes]:
+        body = "".join(f"<{k}>{v}</{k}>" for k, v in answer.body.items()).encode()
+        return {
+            "Content-Type": "text/xml",
+            "X-Sign": "tampered" if "bad_signature" in faults else "ok",
+        }, b"<xml>" + body + b"</xml>"
+
+
+async def test_a_route_of_another_protocol_is_authenticated_and_sealed_by_its_wire(emulator: Emulator) -> None:
+    def query(incoming: Incoming, params: Params) -> Answer:
+        return Answer(200, {"return_code": "SUCCESS", "id": params["id"]})
+
+    emulator.router.add(Route("POST", "pay/orderquery/{id}", query, wire=XmlWire()))
+    async with aiohttp.ClientSession() as session:
+        url = emulator.base_url + "pay/orderquery/7"
+        async with session.post(url, headers={"X-Secret": "s3cret"}) as answer:
+            assert answer.status == 200 and answer.headers["X-Sign"] == "ok"
+            assert await answer.read() == b"<xml><return_code>SUCCESS</return_code><id>7</id></xml>"
+            assert "Wechatpay-Signature" not in answer.headers and "Request-ID" in answer.headers
+        async with session.post(url) as refused:
+            assert refused.status == 401 and b"<code>SIGNERROR</code>" in await refused.read()
+        emulator.fault("bad_signature", "pay/orderquery/{id}", times=1)
+        async with session.post(url, headers={"X-Secret": "s3cret"}) as faulted:
+            assert faulted.headers["X-Sign"] == "tampered"
+        async with session.post(emulator.base_url + "pay/elsewhere", headers={"X-Secret": "s3cret"}) as other:
+            assert other.status == 401  # no route: APIv3 authentication, which this request fails
+            assert (await other.json())["code"] == "SIGN_ERROR"

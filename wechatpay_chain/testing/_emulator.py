@@ -8,7 +8,6 @@ request log, the clocks and webhook delivery.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 import uuid
 from collections import deque
@@ -21,7 +20,7 @@ from aiohttp import web
 from aiohttp.payload import Payload
 
 from .._client import Client
-from ._auth import AuthError, Merchant, authenticate, sign_answer
+from ._apiv3 import JSON_TYPE, ApiV3
 from ._clock import Clock
 from ._controls import PREFIX, Control, Controls
 from ._credentials import Credentials
@@ -32,12 +31,10 @@ from ._families.insurance import Insurance
 from ._faults import EVERY_PATH, Fault, Faults
 from ._http import Answer, Incoming, Refusal, error, no_such_endpoint, path_segments
 from ._ids import Ids
-from ._multipart import multipart_meta
 from ._received import Received, log_controls
-from ._routing import Route, Router
+from ._routing import Params, Route, Router, call
 from ._webhooks import Delivery, Webhooks
-
-JSON_TYPE = "application/json; charset=utf-8"
+from ._wire import Wire
 
 Fallback = Callable[[Incoming], Awaitable[Answer | None]]
 """A handler added with `add_handler`: answers a request, or None to pass it on."""
@@ -68,21 +65,21 @@ class Emulator:
         # Bounded, so a long-running `mock` server does not grow without end.
         self.received: deque[Received] = deque(maxlen=received_limit)
         self._faults = Faults()
-        self._merchant_cache: tuple[object, dict[str, Merchant]] = (None, {})
         self._fallbacks: list[Fallback] = []
         self._runner: web.AppRunner | None = None
         self._clients: list[Client] = []
-        self._notify_serial: str | None = None  # the Wechatpay-Serial of the latest signed-in request
+        self.apiv3 = ApiV3(self)  # the protocol of every route that names no other
         self.webhooks = Webhooks(
             apiv3_key=lambda: self.credentials.apiv3_key,
-            signing_key=lambda: self._signing_key(self._notify_serial),
+            signing_key=lambda: self.apiv3.signing_key(self.apiv3.notify_serial),
             now=self.wire_now,  # signatures follow the wire clock, like answers
             backoff=notify_backoff,
             timeout=notify_timeout,
             allow_remote=allow_remote_notify,
         )
-        ids = Ids()
-        self.insurance = Insurance(clock=self.now, notify=self.webhooks.send, mchid=self.credentials.mchid, ids=ids)
+        self.ids = Ids()  # one sequence for the ids every family hands out
+        notify = self.webhooks.send
+        self.insurance = Insurance(clock=self.now, notify=notify, mchid=self.credentials.mchid, ids=self.ids)
         self.certificates = Certificates(self)
         self.files = Files(lambda: self.base_url, self.credentials.mchid)  # media uploads, bills: emu.files
         self.router = Router()
@@ -266,15 +263,6 @@ class Emulator:
 
     # -- the server -----------------------------------------------------------------------
 
-    def _merchants(self) -> dict[str, Merchant]:
-        # Derived once per merchant key: deriving the public key costs more than verifying with it.
-        creds = self.credentials
-        key, merchants = self._merchant_cache
-        if key is not creds.merchant_key or creds.mchid not in merchants:
-            merchants = {creds.mchid: Merchant(creds.mchid, creds.serial, creds.merchant_key.public_key())}
-            self._merchant_cache = (creds.merchant_key, merchants)
-        return merchants
-
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         if request.path.startswith(PREFIX):
@@ -291,36 +279,27 @@ class Emulator:
             if request.transport is not None:
                 request.transport.close()
             raise asyncio.CancelledError  # the connection is gone; nothing is answered
-        answer = await self._answer(incoming, faults)
-        response = self._respond(request, answer, faults)
+        found = self.router.match(incoming.method, incoming.segments)
+        wire = found[0].wire if found is not None and found[0].wire is not None else self.apiv3
+        answer = await self._answer(incoming, found, wire, faults)
+        response = self._respond(incoming, answer, wire, faults)
         if "truncate" in faults and response.body:
             return await _send_truncated(request, response)
         return response
 
-    async def _answer(self, incoming: Incoming, faults: Mapping[str, Fault]) -> Answer:
-        if "status" in faults:
+    async def _answer(
+        self, incoming: Incoming, found: tuple[Route, Params] | None, wire: Wire, faults: Mapping[str, Fault]
+    ) -> Answer:
+        if "status" in faults:  # answered before anything is checked
             params = faults["status"].params
             status = int(params.get("status", 500))
             return error(status, params.get("code", "SYSTEM_ERROR"), params.get("message", "injected fault"))
-        signed_body = multipart_meta(incoming.headers.get("Content-Type", ""), incoming.body)
         try:
-            authenticate(
-                self._merchants(),
-                incoming.method,
-                incoming.target,
-                incoming.headers,
-                incoming.body if signed_body is None else signed_body,
-                self.wire_now(),
-            )
-        except AuthError as exc:
-            return error(401, "SIGN_ERROR", str(exc))
-        self._notify_serial = incoming.headers.get("Wechatpay-Serial", self._notify_serial)
-        answer = await self.router.answer(incoming)
-        if answer is None:
-            answer = await self._fall_back(incoming)
-        return no_such_endpoint(incoming).answer() if answer is None else answer
-
-    async def _fall_back(self, incoming: Incoming) -> Answer | None:
+            wire.authenticate(incoming)  # before routing: an unsigned call to an unknown path is 401
+        except Refusal as refusal:
+            return refusal.answer()
+        if found is not None:
+            return await call(found[0], found[1], incoming)
         for handler in self._fallbacks:
             try:
                 answer = await handler(incoming)
@@ -328,46 +307,18 @@ class Emulator:
                 return refusal.answer()
             if answer is not None:
                 return answer
-        return None
+        return no_such_endpoint(incoming).answer()
 
-    def _signing_key(self, requested: str | None) -> tuple[str, Any]:
-        creds = self.credentials
-        return creds.signing_key(public_key=self.public_key_only or requested == creds.public_key_id)
-
-    def _respond(self, request: web.Request, answer: Answer, faults: Mapping[str, Fault]) -> web.Response:
-        headers = {"Request-ID": uuid.uuid4().hex.upper(), **answer.headers}
-        if isinstance(answer.body, Payload):  # a streamed file: unsigned, as WeChat Pay's downloads are
-            return web.Response(status=answer.status, body=answer.body, headers=headers)
-        if isinstance(answer.body, (bytes, bytearray)):
-            body = bytes(answer.body)
-        elif answer.body is not None:
-            body = orjson.dumps(answer.body)
-            headers["Content-Type"] = JSON_TYPE
-        else:
-            body = b""
-        if 200 <= answer.status < 300 and "Wechatpay-Signature" not in headers:
-            headers.update(self._sign(request, body, faults))
+    def _respond(self, incoming: Incoming, answer: Answer, wire: Wire, faults: Mapping[str, Fault]) -> web.Response:
+        sealed, body = wire.seal(incoming, answer, {kind: fault.params for kind, fault in faults.items()})
+        headers = {"Request-ID": uuid.uuid4().hex.upper(), **sealed}
+        if isinstance(body, Payload):  # a stream: sent as it comes
+            return web.Response(status=answer.status, body=body, headers=headers)
         if "tamper_body" in faults and body:
             body = body[:-1] + (b" " if body[-1:] != b" " else b"\t")
         if "missing_header" in faults:
             headers.pop(faults["missing_header"].params.get("name", "Wechatpay-Signature"), None)
         return web.Response(status=answer.status, body=body, headers=headers)
-
-    def _sign(self, request: web.Request, body: bytes, faults: Mapping[str, Fault]) -> dict[str, str]:
-        serial, key = self._signing_key(request.headers.get("Wechatpay-Serial"))
-        timestamp = int(self.wire_now())
-        if "skew" in faults:
-            # Rounded away from now, so a skew of 301 s stays past the 300 s window however the
-            # client's clock falls within the second.
-            skewed = self.wire_now() + float(faults["skew"].params.get("seconds", 600))
-            timestamp = math.ceil(skewed) if skewed > timestamp else math.floor(skewed)
-        signed = sign_answer(key, serial, body, timestamp)
-        if "bad_signature" in faults:
-            other = sign_answer(key, serial, body + b"x", timestamp)
-            signed["Wechatpay-Signature"] = other["Wechatpay-Signature"]
-        if "unknown_serial" in faults:
-            signed["Wechatpay-Serial"] = "0123456789ABCDEF0123456789ABCDEF01234567"
-        return signed
 
     async def _control(self, request: web.Request, body: bytes) -> web.StreamResponse:
         answer = await self.controls.answer(request.method, request.path[len(PREFIX) :], request.query, body)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 from ._http import Answer, Incoming, Refusal
+from ._wire import Wire
 
 Params = dict[str, str]
 Handler = Callable[[Incoming, Params], "Answer | Awaitable[Answer]"]
@@ -78,14 +79,18 @@ def _group(name: str) -> str:
 
 
 class Route:
-    """One endpoint: `method template` answered by `handler(incoming, path_params)`."""
+    """One endpoint: `method template` answered by `handler(incoming, path_params)`.
 
-    __slots__ = ("handler", "method", "template")
+    `wire` is the protocol its traffic follows; None is the emulator's default, APIv3.
+    """
 
-    def __init__(self, method: str, template: str | Template, handler: Handler) -> None:
+    __slots__ = ("handler", "method", "template", "wire")
+
+    def __init__(self, method: str, template: str | Template, handler: Handler, *, wire: Wire | None = None) -> None:
         self.method = method.upper()
         self.template = template if isinstance(template, Template) else Template(template)
         self.handler = handler
+        self.wire = wire
 
     def __repr__(self) -> str:
         return f"Route({self.method!r}, {self.template.text!r})"
@@ -122,11 +127,13 @@ class Router:
     async def answer(self, incoming: Incoming) -> Answer | None:
         """The matching route's answer (a `Refusal` answered as its error), or None when no route matches."""
         found = self.match(incoming.method, incoming.segments)
-        if found is None:
-            return None
-        route, params = found
-        try:
-            answer = route.handler(incoming, params)
-            return answer if isinstance(answer, Answer) else await answer
-        except Refusal as refusal:
-            return refusal.answer()
+        return None if found is None else await call(found[0], found[1], incoming)
+
+
+async def call(route: Route, params: Params, incoming: Incoming) -> Answer:
+    """The route's answer to the request; a `Refusal` it raises is answered as its error."""
+    try:
+        answer = route.handler(incoming, params)
+        return answer if isinstance(answer, Answer) else await answer
+    except Refusal as refusal:
+        return refusal.answer()

@@ -7,7 +7,7 @@ answers 404 RESOURCE_NOT_EXISTS, as WeChat Pay does for merchants without certif
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -15,7 +15,7 @@ from ... import _hazmat
 from ..._sensitive import decrypt
 from .._auth import sign_answer
 from .._controls import Control
-from .._credentials import Credentials, PlatformCertificate, cert_pem
+from .._credentials import Credentials, Platform, PlatformCertificate, cert_pem
 from .._http import Answer, Incoming, Refusal
 from .._routing import Params, Route
 from .._time import rfc3339
@@ -25,17 +25,6 @@ NO_CERTIFICATES = (
     "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥 "
     "(no platform certificate: this merchant uses the WeChat Pay public key)"
 )
-
-
-class Platform(Protocol):
-    """What the family reads of its host, live: the key material and how answers are signed."""
-
-    credentials: Credentials
-    public_key_only: bool
-
-    def wire_now(self) -> float:
-        """The clock signatures keep to."""
-        ...
 
 
 def certificate_item(apiv3_key: str, platform: PlatformCertificate) -> dict[str, Any]:
