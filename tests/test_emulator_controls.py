@@ -282,6 +282,18 @@ async def test_the_index_lists_every_control(emulator: Emulator, control: Contro
     assert {"insurance/user-deny", "certificates/rotate", "faults", "requests"} <= set(info["controls"])
 
 
+async def test_each_control_describes_its_parameters(control: Controls) -> None:
+    status, described = await control("GET", "controls")
+    assert status == 200
+    table = {(c["method"], c["path"]): c for c in described["data"]}
+    sign = table["POST", "insurance/user-sign"]
+    assert sign["params"][0] == {"name": "out_contract_code", "kind": "string", "required": True}
+    assert {"name": "success", "kind": "boolean", "required": False} in sign["params"]
+    frequency = table["POST", "insurance/set-plan-frequency"]["params"][1]
+    assert frequency["enum"] == ["MONTH", "QUARTER", "YEAR"]
+    assert all(c["doc"] for c in described["data"])
+
+
 async def test_a_user_qualification_is_forced_and_cleared_over_http(control: Controls, client: Client) -> None:
     assert (await control("POST", "insurance/set-user-qualified", {"openid": "q", "qualified": False}))[0] == 200
     assert (await client[QUALIFY].get(openid="q")).json() == {"qualified_user": False}

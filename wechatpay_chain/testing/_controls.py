@@ -78,6 +78,10 @@ class Controls:
         """Every control path, sorted."""
         return sorted(self._table)
 
+    def describe(self) -> dict[str, Any]:
+        """`{data: [{method, path, params: [{name, kind, required, enum?}], doc}]}`, by path."""
+        return {"data": [_described(control) for path in self.paths for control in self._table[path].values()]}
+
     def find(self, method: str, path: str) -> Control:
         """The control for `method path` (underscores read as hyphens); Refusal 404 or 405 otherwise."""
         path = path.strip("/").replace("_", "-")
@@ -112,3 +116,16 @@ def _payload(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         raise Refusal(400, "PARAM_ERROR", "the control body is not valid JSON") from None
+
+
+def _described(control: Control) -> dict[str, Any]:
+    params = [
+        {
+            "name": spec.name,
+            "kind": spec.kind,
+            "required": spec.required,
+            **({"enum": list(spec.enum)} if spec.enum else {}),
+        }
+        for spec in control.params
+    ]
+    return {"method": control.method, "path": control.path, "params": params, "doc": control.doc}

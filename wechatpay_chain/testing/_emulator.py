@@ -86,6 +86,7 @@ class Emulator:
         self.controls = Controls(
             (
                 Control("GET", "", self._info, doc="the emulator: base URL, ids, clock, control paths (no secrets)"),
+                Control("GET", "controls", lambda: self.controls.describe(), doc="every control, its parameters"),
                 *self.clock.controls(),
                 *self._faults.controls(),
                 *log_controls(self.received),
