@@ -1,8 +1,11 @@
-"""Shared fixtures: a real emulator on 127.0.0.1 with keys generated for the test run."""
+"""Shared fixtures: the package's own pytest plugin (`wechatpay_chain.testing._pytest_plugin`), used as users use it.
+
+The plugin is registered by the `pytest11` entry point of the installed package. It defines
+`wechatpay_credentials`, `wechatpay_emulator` and `wechatpay_client`; the short names below are
+aliases of those, not other fixtures.
+"""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -11,23 +14,21 @@ from wechatpay_chain.testing import Credentials, Emulator
 
 
 @pytest.fixture(scope="session")
-def credentials() -> Credentials:
-    """One set of freshly generated RSA keys per test session (generation is the slow part)."""
-    return Credentials.generate()
+def credentials(wechatpay_credentials: Credentials) -> Credentials:
+    """`wechatpay_credentials`: keys generated once per test session."""
+    return wechatpay_credentials
 
 
 @pytest.fixture
-async def emulator(credentials: Credentials) -> AsyncIterator[Emulator]:
-    """A started emulator; its platform certificates are reset so rotations don't leak between tests."""
-    credentials.platform[:] = credentials.platform[:1]
-    async with Emulator(credentials=credentials) as emu:
-        yield emu
+def emulator(wechatpay_emulator: Emulator) -> Emulator:
+    """`wechatpay_emulator`: a started emulator for this test, with the session's keys."""
+    return wechatpay_emulator
 
 
 @pytest.fixture
-def client(emulator: Emulator) -> Client:
-    """A client bound to the emulator (closed with it)."""
-    return emulator.client()
+def client(wechatpay_client: Client) -> Client:
+    """`wechatpay_client`: a client bound to the emulator (closed with it)."""
+    return wechatpay_client
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from wechatpay_chain import CertificateRefresher, Client, ConfigurationError, Ke
 from wechatpay_chain.testing import Answer, Credentials, Emulator, PlatformCertificate
 from wechatpay_chain.testing._auth import sign_answer
 from wechatpay_chain.testing._credentials import cert_pem
-from wechatpay_chain.testing._platform_certificates import certificate_item, certificate_list
+from wechatpay_chain.testing._families.certificates import certificate_item, certificate_list
 
 PING = "v3/ping"
 

@@ -238,3 +238,64 @@ async def test_the_user_signs_denies_and_grants_over_http(
 async def test_insurance_control_errors(control: Controls, path: str, payload: Any, status: int, code: str) -> None:
     got, body = await control("POST", path, payload)
     assert (got, body["code"]) == (status, code)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("POST", "clock", {"advance": 1, "speed": 2}),
+        ("POST", "deliveries/wait", {"timeout": 0.01, "type": "X"}),
+        ("POST", "insurance/user-deny", {"out_insurance_no": "h1", "granted": True}),
+        ("POST", "certificates/rotate", {"serial": "mine"}),
+    ],
+)
+async def test_a_field_a_control_does_not_take_is_refused(
+    emulator: Emulator, control: Controls, method: str, path: str, payload: dict[str, Any]
+) -> None:
+    platform = list(emulator.credentials.platform)
+    status, body = await control(method, path, payload)
+    assert (status, body["code"]) == (400, "PARAM_ERROR")
+    assert any(name in body["message"] for name in payload)
+    assert (emulator.clock_offset, emulator.credentials.platform) == (0, platform)  # nothing was done
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "field"),
+    [
+        ("insurance/insurer-confirm", {"out_order_no": "x", "max_claim_count": "3"}, "max_claim_count"),
+        ("insurance/user-sign", {"out_contract_code": "x", "success": "yes"}, "success"),
+        ("insurance/set-product-enabled", {"product": "payments", "enabled": False}, "product"),
+        ("insurance/set-user-qualified", {"openid": 7}, "openid"),
+    ],
+)
+async def test_a_control_argument_of_the_wrong_type_is_named(
+    control: Controls, path: str, payload: dict[str, Any], field: str
+) -> None:
+    status, body = await control("POST", path, payload)
+    assert (status, body["code"]) == (400, "PARAM_ERROR")
+    assert field in body["message"]
+
+
+async def test_the_index_lists_every_control(emulator: Emulator, control: Controls) -> None:
+    _, info = await control("GET", "")
+    assert info["controls"] == sorted({c.path for c in emulator.controls})
+    assert {"insurance/user-deny", "certificates/rotate", "faults", "requests"} <= set(info["controls"])
+
+
+async def test_each_control_describes_its_parameters(control: Controls) -> None:
+    status, described = await control("GET", "controls")
+    assert status == 200
+    table = {(c["method"], c["path"]): c for c in described["data"]}
+    sign = table["POST", "insurance/user-sign"]
+    assert sign["params"][0] == {"name": "out_contract_code", "kind": "string", "required": True}
+    assert {"name": "success", "kind": "boolean", "required": False} in sign["params"]
+    frequency = table["POST", "insurance/set-plan-frequency"]["params"][1]
+    assert frequency["enum"] == ["MONTH", "QUARTER", "YEAR"]
+    assert all(c["doc"] for c in described["data"])
+
+
+async def test_a_user_qualification_is_forced_and_cleared_over_http(control: Controls, client: Client) -> None:
+    assert (await control("POST", "insurance/set-user-qualified", {"openid": "q", "qualified": False}))[0] == 200
+    assert (await client[QUALIFY].get(openid="q")).json() == {"qualified_user": False}
+    assert (await control("POST", "insurance/set-user-qualified", {"openid": "q", "qualified": None})) == (200, None)
+    assert (await client[QUALIFY].get(openid="q")).json() == {"qualified_user": True}

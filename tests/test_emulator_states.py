@@ -13,7 +13,7 @@ import pytest
 from test_emulator_seeds import APPID, PLAN, pre_sign, signed_contract, today
 
 from wechatpay_chain import ApiError, Client
-from wechatpay_chain.testing import Emulator, InsuranceError
+from wechatpay_chain.testing import Emulator, Refusal
 
 CONTRACT = "v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}"
 RENEW = "v3/papay/insurance-sign/contracts/plan-id/{plan_id}/contract-id/{contract_id}/renew"
@@ -191,7 +191,7 @@ async def auth_state(client: Client, number: str) -> str:
 async def test_an_authorization_is_granted_after_signing_even_once_denied(emulator: Emulator, client: Client) -> None:
     await client[AUTH].post(json=authorization("i1", "c9"))
     assert await auth_state(client, "i1") == "AUTH_STATE_INIT"
-    with pytest.raises(InsuranceError):
+    with pytest.raises(Refusal):
         emulator.insurance.user_grant("i1")  # nothing to grant before the contract is signed
     await signed_contract(emulator, client, "c9")
     assert await auth_state(client, "i1") == "AUTH_STATE_PENDING"
@@ -252,7 +252,7 @@ async def test_an_order_is_received_once_and_blocks_the_user_meanwhile(emulator:
     assert (await qualification.get(openid="o_p")).json() == {"qualified_user": False}
     emulator.insurance.insurer_confirm("p1")
     assert (await client[ORDERS + "/{out_order_no}"].get(out_order_no="p1")).json()["order_receive_state"] == "RECEIVED"
-    with pytest.raises(InsuranceError, match="RECEIVED"):
+    with pytest.raises(Refusal, match="RECEIVED"):
         emulator.insurance.insurer_confirm("p1")
     missing = await refused(client[ORDERS + "/{out_order_no}"].get(out_order_no="p404"))
     assert (missing.status, missing.code) == (404, "ORDER_NOT_EXIST")

@@ -11,7 +11,7 @@ import pytest
 from wechatpay_chain import Client, ConfigurationError
 from wechatpay_chain._hazmat import oaep_encrypt
 from wechatpay_chain.testing import Answer, Emulator, Incoming
-from wechatpay_chain.testing._platform_certificates import decrypt_sensitive
+from wechatpay_chain.testing._families.certificates import decrypt_sensitive
 
 POLICIES = "v3/inspolicymgr/deduct/policies"
 NAMES = ["张三", "李四"]

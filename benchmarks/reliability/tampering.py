@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,9 +11,8 @@ import orjson
 
 from wechatpay_chain import Client, WechatpayError
 from wechatpay_chain._template import parse
-from wechatpay_chain.testing import Answer, Credentials, Emulator
+from wechatpay_chain.testing import Answer, Credentials, Emulator, Insurance
 from wechatpay_chain.testing._auth import sign_answer
-from wechatpay_chain.testing._insurance import ROUTES
 
 from .calls import outcome
 
@@ -55,7 +55,8 @@ class TamperFigures:
 
 def insurance_endpoints() -> list[tuple[str, str, int]]:
     """(method, template, status) of the 22 insurance endpoints; `renew` answers 204."""
-    return [(r.method, "/".join(r.template), 204 if r.template[-1] == "renew" else 200) for r in ROUTES]
+    routes = Insurance(clock=time.time, notify=print, mchid="1900000109").routes()
+    return [(r.method, r.template.text, 204 if r.template.text.endswith("/renew") else 200) for r in routes]
 
 
 def _answer_for(template: str, status: int) -> Any:

@@ -19,7 +19,7 @@ from .._chain import Chain
 from .._client import Client
 from .._notifications import Notification
 from ..testing import Emulator
-from ..testing._insurance import BEIJING
+from ..testing._time import BEIJING
 from ._inbox import Inbox
 
 EXAMPLE = """\

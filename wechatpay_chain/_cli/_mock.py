@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..testing import Emulator
-from ..testing._emulator import CONTROL_PREFIX
+from ..testing._controls import PREFIX
 
 EXAMPLE = """\
 example:
@@ -114,7 +114,7 @@ def announcement(emulator: Emulator, keys: Path) -> dict[str, Any]:
         "apiv3_key": credentials.apiv3_key,
         "platform_serial": credentials.platform_serial,
         "public_key_id": credentials.public_key_id,
-        "controls_url": emulator.base_url + CONTROL_PREFIX.lstrip("/"),
+        "controls_url": emulator.base_url + PREFIX.lstrip("/"),
         **files,
     }
     return {name: values[name] for name in FIELDS}

@@ -1,9 +1,14 @@
 """An offline WeChat Pay for tests and demos: `async with Emulator() as emu: client = emu.client()`."""
 
 from ._credentials import Credentials, PlatformCertificate
-from ._emulator import Answer, Emulator, Fault, Incoming, Received, error
-from ._files import Bill, Files, Media
-from ._insurance import InsuranceBook, InsuranceError, Notice
+from ._emulator import Emulator
+from ._families.bills import Bill
+from ._families.files import Files, Media
+from ._families.insurance import Insurance
+from ._faults import Fault
+from ._http import Answer, Incoming, Refusal, error
+from ._notices import Notice
+from ._received import Received
 from ._webhooks import Delivery
 
 __all__ = [
@@ -15,11 +20,11 @@ __all__ = [
     "Fault",
     "Files",
     "Incoming",
-    "InsuranceBook",
-    "InsuranceError",
+    "Insurance",
     "Media",
     "Notice",
     "PlatformCertificate",
     "Received",
+    "Refusal",
     "error",
 ]

@@ -82,16 +82,3 @@ def sign_answer(key: RSAPrivateKey, serial: str, body: bytes, timestamp: int) ->
         "Wechatpay-Serial": serial,
         "Wechatpay-Signature-Type": SCHEME,
     }
-
-
-def multipart_meta(content_type: str, body: bytes) -> bytes | None:
-    """The `meta` part of a multipart/form-data body (what an upload's signature covers)."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not content_type.startswith("multipart/form-data") or not match:
-        return None
-    delimiter = b"--" + match.group(1).encode()
-    for part in body.split(delimiter)[1:]:
-        head, _, content = part.partition(b"\r\n\r\n")
-        if re.search(rb'name="?meta"?', head):
-            return content[:-2] if content.endswith(b"\r\n") else content
-    return None

@@ -8,7 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -202,3 +202,14 @@ class Credentials:
             public_key_id=meta["public_key_id"],
             apiv3_key=meta["apiv3_key"],
         )
+
+
+class Platform(Protocol):
+    """What the protocol and the certificate family read of the emulated platform, live."""
+
+    credentials: Credentials
+    public_key_only: bool
+
+    def wire_now(self) -> float:
+        """The clock signatures keep to."""
+        ...

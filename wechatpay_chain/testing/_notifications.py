@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Any
 
@@ -11,13 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from .. import _hazmat
 from ._auth import sign_answer
-
-CHINA = datetime.timezone(datetime.timedelta(hours=8))
-
-
-def rfc3339(timestamp: float) -> str:
-    """WeChat Pay's time format: RFC 3339 in China time, e.g. 2024-08-08T10:34:56+08:00."""
-    return datetime.datetime.fromtimestamp(int(timestamp), CHINA).isoformat()
+from ._time import rfc3339
 
 
 def build_notification(

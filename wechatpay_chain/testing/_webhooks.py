@@ -7,14 +7,18 @@ import ipaddress
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from yarl import URL
 
 from ._auth import sign_answer
+from ._controls import Control
+from ._http import Refusal
+from ._notices import Notice
 from ._notifications import build_notification
+from ._validation import number, text
 
 # Seconds between attempts after the first, as documented for the contract and order notices.
 SCHEDULE = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600)
@@ -23,30 +27,6 @@ GRANTED_SCHEDULE = (15, 15, 30, 180, 1800, 1800, 1800, 1800, 3600)
 _GRANTED_FAMILY = "INSURANCE_POLICY_MANAGEMENT."
 
 SigningKey = Callable[[], tuple[str, RSAPrivateKey]]
-
-
-class NoticeLike(Protocol):
-    """What the emulator's domain modules ask to be notified (their `Notice`)."""
-
-    @property
-    def notify_url(self) -> str:
-        """Where to POST."""
-
-    @property
-    def event_type(self) -> str:
-        """E.g. `INSURANCE_ENTRUST.SIGN`."""
-
-    @property
-    def summary(self) -> str:
-        """The envelope's human-readable summary."""
-
-    @property
-    def original_type(self) -> str:
-        """The resource's type, also its AEAD associated data."""
-
-    @property
-    def resource(self) -> Mapping[str, Any]:
-        """The plaintext resource to encrypt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +122,7 @@ class Webhooks:
         self._changed: asyncio.Condition | None = None
         self._claimed: set[int] = set()
 
-    def send(self, notice: NoticeLike) -> str:
+    def send(self, notice: Notice) -> str:
         """Build `notice` into a signed notification and deliver it in the background; returns its id."""
         notification_id = str(uuid.uuid4())
         serial, key = self._signing_key()
@@ -185,6 +165,19 @@ class Webhooks:
         assert found is not None  # wait_for returns once the predicate is true
         return found
 
+    def controls(self) -> tuple[Control, ...]:
+        """`GET deliveries` and `POST deliveries/wait`."""
+        return (
+            Control("GET", "deliveries", self._listed, (text("event_type"),), doc="every delivery attempt so far"),
+            Control(
+                "POST",
+                "deliveries/wait",
+                self._waited,
+                (text("event_type"), number("timeout", minimum=0)),
+                doc="the next acknowledged delivery, or 408 TIMEOUT",
+            ),
+        )
+
     async def close(self) -> None:
         """Cancel the deliveries still under way and close the HTTP session."""
         tasks = list(self._tasks)
@@ -196,6 +189,17 @@ class Webhooks:
             self._session = None
 
     # -- internals ------------------------------------------------------------------------
+
+    def _listed(self, event_type: str | None = None) -> dict[str, Any]:
+        data = [d.as_json() for d in self.deliveries if event_type in (None, d.event_type)]
+        return {"data": data, "total_count": len(data), "pending": self.pending}
+
+    async def _waited(self, event_type: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        try:
+            delivery = await self.wait_delivered(event_type, timeout=timeout)
+        except TimeoutError as exc:
+            raise Refusal(408, "TIMEOUT", str(exc)) from None
+        return delivery.as_json()
 
     def _condition(self) -> asyncio.Condition:
         if self._changed is None:
@@ -215,7 +219,7 @@ class Webhooks:
         async with changed:
             changed.notify_all()
 
-    async def _deliver(self, notification_id: str, notice: NoticeLike, headers: dict[str, str], body: bytes) -> None:
+    async def _deliver(self, notification_id: str, notice: Notice, headers: dict[str, str], body: bytes) -> None:
         url = notice.notify_url
         refused = refusal(url, allow_remote=self.allow_remote)
         if refused is not None:
@@ -253,7 +257,7 @@ class Webhooks:
     def _attempt(
         self,
         notification_id: str,
-        notice: NoticeLike,
+        notice: Notice,
         attempt: int,
         status: int | None,
         error: str | None,

@@ -1,4 +1,4 @@
-"""The emulated platform's keys as the merchant meets them: `GET v3/certificates` and sensitive fields.
+"""The emulated platform's keys as the merchant meets them: `GET v3/certificates`, rotation, sensitive fields.
 
 The certificate list is what WeChat Pay sends: each certificate AEAD-encrypted with the APIv3 key
 (`associated_data: "certificate"`), the answer signed like any other. A public-key-only emulator
@@ -7,21 +7,19 @@ answers 404 RESOURCE_NOT_EXISTS, as WeChat Pay does for merchants without certif
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-from .. import _hazmat
-from .._sensitive import decrypt
-from ._auth import sign_answer
-from ._credentials import Credentials, PlatformCertificate, cert_pem
-from ._notifications import rfc3339
+from ... import _hazmat
+from ..._sensitive import decrypt
+from .._auth import sign_answer
+from .._controls import Control
+from .._credentials import Credentials, Platform, PlatformCertificate, cert_pem
+from .._http import Answer, Incoming, Refusal
+from .._routing import Params, Route
+from .._time import rfc3339
 
-if TYPE_CHECKING:
-    from ._emulator import Answer, Emulator, Incoming
-
-PATH = "/v3/certificates"
 AAD = "certificate"
 NO_CERTIFICATES = (
     "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥 "
@@ -68,26 +66,39 @@ def decrypt_sensitive(credentials: Credentials, serial: str, ciphertext: str, *,
     raise ValueError(f"Wechatpay-Serial {serial!r} names no key of this emulator")
 
 
-def certificates_handler(emulator: Emulator) -> Callable[[Incoming], Awaitable[Answer | None]]:
-    """The emulator's `GET v3/certificates` handler."""
-    # Imported here: the emulator module imports this one to register the handler.
-    from ._emulator import Answer, error
+class Certificates:
+    """The platform certificate family: the list endpoint and the rotation control."""
 
-    async def handle(incoming: Incoming) -> Answer | None:
-        if incoming.method != "GET" or incoming.path != PATH:
-            return None
-        if emulator.public_key_only:
-            return error(404, "RESOURCE_NOT_EXISTS", NO_CERTIFICATES)
-        credentials = emulator.credentials
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def routes(self) -> tuple[Route, ...]:
+        """`GET v3/certificates`."""
+        return (Route("GET", "v3/certificates", self._list),)
+
+    def controls(self) -> tuple[Control, ...]:
+        """`POST certificates/rotate`."""
+        return (Control("POST", "certificates/rotate", self._rotated, doc="issue a new platform certificate"),)
+
+    def rotate(self) -> str:
+        """Issue a new platform certificate that signs from now on; returns its serial."""
+        return self._platform.credentials.rotate().serial
+
+    def _rotated(self) -> dict[str, Any]:
+        serial = self.rotate()
+        return {"serial": serial, "platform_serials": [p.serial for p in self._platform.credentials.platform]}
+
+    def _list(self, incoming: Incoming, params: Params) -> Answer:
+        if self._platform.public_key_only:
+            raise Refusal(404, "RESOURCE_NOT_EXISTS", NO_CERTIFICATES)
+        credentials = self._platform.credentials
         named = _older_certificate(credentials, incoming.headers.get("Wechatpay-Serial"))
         if named is None:
             return Answer(200, certificate_list(credentials))  # signed like any answer
         # While a new certificate is rolled out, WeChat Pay keeps signing with the one the
         # merchant still names, so a merchant that holds only the old one can verify the list.
-        body, headers = signed_list(credentials, named, emulator.now())
+        body, headers = signed_list(credentials, named, self._platform.wire_now())
         return Answer(200, body, headers)
-
-    return handle
 
 
 def _older_certificate(credentials: Credentials, serial: str | None) -> PlatformCertificate | None:
