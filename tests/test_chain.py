@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wechatpay_chain import Chain, Client, TemplateError
-from wechatpay_chain._chain import segment
+from wechatpay_chain._chain.nodes import segment
 from wechatpay_chain.testing import Answer, Emulator
 
 SEED = "v3/papay/insurance-sign/contracts/plan-id/{plan_id}/out-contract-code/{out_contract_code}/terminate"

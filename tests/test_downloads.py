@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wechatpay_chain import Client, ConfigurationError, Response, SignatureError, TransportError
-from wechatpay_chain._downloads import DownloadError, _Gunzip
+from wechatpay_chain._files.downloads import DownloadError, _Gunzip
 from wechatpay_chain.testing import Answer, Emulator
 from wechatpay_chain.testing._auth import sign_answer
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from wechatpay_chain import BaseURL, Handler, Middleware, MiddlewareStack, Request, Response, TemplateError
+from wechatpay_chain._chain.template import encode_query, parse, quote_component
 from wechatpay_chain._hazmat import nonce
-from wechatpay_chain._template import encode_query, parse, quote_component
 
 BASE62 = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 

@@ -24,7 +24,7 @@ from wechatpay_chain import (
 )
 from wechatpay_chain._config import BACKUP_URL, PRIMARY_URL
 from wechatpay_chain._models import Request, Response
-from wechatpay_chain._transport import Transport
+from wechatpay_chain._stack.transport import Transport
 from wechatpay_chain.testing import Answer, Credentials, Emulator
 from wechatpay_chain.testing._auth import parse_authorization
 

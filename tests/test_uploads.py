@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from wechatpay_chain import ApiError, Client, ConfigurationError, Request, TemplateError
-from wechatpay_chain._uploads import SPOOL_LIMIT, media_meta, multipart
+from wechatpay_chain._files.uploads import SPOOL_LIMIT, media_meta, multipart
 from wechatpay_chain.testing import Answer, Emulator
 from wechatpay_chain.testing._multipart import form_parts
 

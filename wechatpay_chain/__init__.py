@@ -7,7 +7,7 @@ async with Client(mchid, serial, private_key, certs) as wxpay:
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from ._chain import Chain
+from ._chain.nodes import Chain
 from ._client import Client
 from ._config import BaseURL, Timeout
 from ._errors import (
@@ -21,14 +21,15 @@ from ._errors import (
     TransportError,
     WechatpayError,
 )
-from ._keyring import KeyRing, PlatformKey
-from ._keys import load_private_key, load_public_key
-from ._logging import CallLogger
-from ._middleware import Handler, Middleware, MiddlewareStack
+from ._keys.keyring import KeyRing, PlatformKey
+from ._keys.loading import load_private_key, load_public_key
+from ._keys.sensitive import Encrypted
 from ._models import BodyStream, Request, Response
 from ._secret import Secret
-from ._sensitive import Encrypted
-from ._signing import Signer, authorization, signing_message
+from ._stack.logging import CallLogger
+from ._stack.middleware import Handler, Middleware, MiddlewareStack
+from ._stack.signing import Signer, authorization, signing_message
+from ._stack.verification import Verifier, is_unsigned_download, verification_message
 from ._types import (
     BillOptions,
     DownloadOptions,
@@ -41,13 +42,12 @@ from ._types import (
     TimeoutTypes,
     UploadSource,
 )
-from ._verification import Verifier, is_unsigned_download, verification_message
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._certificates import CertificateRefresher
-    from ._downloads import Downloaded, DownloadError, FileStream
-    from ._events import (
+    from ._files.downloads import Downloaded, DownloadError, FileStream
+    from ._keys.certificates import CertificateRefresher
+    from ._notifications.events import (
         ContractTerminateInfo,
         Event,
         GenericEvent,
@@ -56,18 +56,18 @@ if TYPE_CHECKING:
         PowerBankInsuranceEvent,
         event_for,
     )
-    from ._notifications import KeyHolder, Notification, NotificationParser, parse_notification
-    from ._retry import RetryPolicy
-    from ._seen_ids import MemorySeenIds, SeenIds
-    from ._signing_pool import ProcessPoolSigner
-    from ._webhooks import AsgiWebhook, WebhookEndpoint, asgi_app, handler_for
+    from ._notifications.parser import KeyHolder, Notification, NotificationParser, parse_notification
+    from ._notifications.seen_ids import MemorySeenIds, SeenIds
+    from ._notifications.webhooks import AsgiWebhook, WebhookEndpoint, asgi_app, handler_for
+    from ._stack.retry import RetryPolicy
+    from ._stack.signing_pool import ProcessPoolSigner
 
 # Features load on first use, so that `import wechatpay_chain` costs little more than its
 # dependencies: each of these names imports its module when first read.
 _FEATURES = {
-    "_certificates": ["CertificateRefresher"],
-    "_downloads": ["DownloadError", "Downloaded", "FileStream"],
-    "_events": [
+    "_keys.certificates": ["CertificateRefresher"],
+    "_files.downloads": ["DownloadError", "Downloaded", "FileStream"],
+    "_notifications.events": [
         "ContractTerminateInfo",
         "Event",
         "GenericEvent",
@@ -76,11 +76,11 @@ _FEATURES = {
         "PowerBankInsuranceEvent",
         "event_for",
     ],
-    "_notifications": ["KeyHolder", "Notification", "NotificationParser", "parse_notification"],
-    "_retry": ["RetryPolicy"],
-    "_seen_ids": ["MemorySeenIds", "SeenIds"],
-    "_signing_pool": ["ProcessPoolSigner"],
-    "_webhooks": ["AsgiWebhook", "WebhookEndpoint", "asgi_app", "handler_for"],
+    "_notifications.parser": ["KeyHolder", "Notification", "NotificationParser", "parse_notification"],
+    "_stack.retry": ["RetryPolicy"],
+    "_notifications.seen_ids": ["MemorySeenIds", "SeenIds"],
+    "_stack.signing_pool": ["ProcessPoolSigner"],
+    "_notifications.webhooks": ["AsgiWebhook", "WebhookEndpoint", "asgi_app", "handler_for"],
 }
 _LAZY = {name: module for module, names in _FEATURES.items() for name in names}
 

@@ -15,20 +15,22 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from . import _hazmat, _sensitive
-from ._chain import Chain
+from . import _hazmat
+from ._chain.nodes import Chain
+from ._chain.requests import RequestBuilder, check_reserved
 from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
 from ._errors import ApiError, ConfigurationError, WechatpayError
-from ._keyring import KeyRing
-from ._keys import load_private_key
-from ._logging import CallLogger
-from ._middleware import MiddlewareStack
+from ._keys import sensitive as _sensitive
+from ._keys.keyring import KeyRing
+from ._keys.loading import load_private_key
+from ._keys.sensitive import Encrypted
 from ._models import Request, Response
-from ._requests import RequestBuilder, check_reserved
 from ._secret import Secret
-from ._sensitive import Encrypted
-from ._signing import Signer
-from ._transport import Transport
+from ._stack.logging import CallLogger
+from ._stack.middleware import MiddlewareStack
+from ._stack.signing import Signer
+from ._stack.transport import Transport
+from ._stack.verification import Verifier
 from ._types import (
     BillOptions,
     Clock,
@@ -40,14 +42,13 @@ from ._types import (
     TimeoutTypes,
     UploadSource,
 )
-from ._verification import Verifier
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._certificates import CertificateRefresher
-    from ._downloads import Downloaded, Opening
-    from ._retry import RetryPolicy
+    from ._files.downloads import Downloaded, Opening
+    from ._keys.certificates import CertificateRefresher
+    from ._stack.retry import RetryPolicy
 
 UPLOAD_OPTIONS = frozenset({"filename", "meta", "content_type", "headers", "base_url", "timeout", "placeholders"})
 
@@ -122,7 +123,7 @@ class Client:
         lookup = self.refresher.key_for if self.refresher is not None else self.certificates.lookup
         self.middleware.append("verifier", Verifier(lookup, clock=clock))
         if retry is not None:
-            from ._retry import RetryPolicy  # features load on first use: a bare import stays light
+            from ._stack.retry import RetryPolicy  # features load on first use: a bare import stays light
 
             if not isinstance(retry, RetryPolicy):
                 raise ConfigurationError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
@@ -133,7 +134,7 @@ class Client:
     def _refresher(self, interval: float) -> CertificateRefresher | None:
         if self.apiv3_key is None:
             return None
-        from ._certificates import CertificateRefresher
+        from ._keys.certificates import CertificateRefresher
 
         async def fetch() -> Response:
             # Through the stack without its verifier: the refresher checks the list itself, with the
@@ -278,7 +279,7 @@ class Client:
         """
         values = _placeholders(values, placeholders)
         check_reserved(template, values, UPLOAD_OPTIONS)
-        from . import _uploads
+        from ._files import uploads as _uploads
 
         _uploads.check_upload(file, filename, meta)
         request = self.build_request(
@@ -295,7 +296,7 @@ class Client:
         checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
         (the digest is over the inflated bytes); decompress=False hands out the gzip bytes as sent.
         """
-        from . import _downloads
+        from ._files import downloads as _downloads
 
         return _downloads.open_download(self, source, **options)
 
@@ -308,7 +309,7 @@ class Client:
 
     def open_bill(self, bill_date: str | dt.date, /, **options: Unpack[BillOptions]) -> Opening:
         """Apply for a day's bill (`kind` "tradebill" or "fundflowbill") and open its file, SHA-1 checked."""
-        from . import _downloads
+        from ._files import downloads as _downloads
 
         return _downloads.open_bill(self, bill_date, **options)
 

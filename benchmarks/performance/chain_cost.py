@@ -6,8 +6,8 @@ import time
 import timeit
 from collections.abc import Callable
 
-from wechatpay_chain._chain import Chain
-from wechatpay_chain._template import parse
+from wechatpay_chain._chain.nodes import Chain
+from wechatpay_chain._chain.template import parse
 from wechatpay_chain.testing import Credentials
 
 from .config import Settings

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import wechatpayv3
 
-from wechatpay_chain._signing_pool import _usable_cpus
+from wechatpay_chain._stack.signing_pool import _usable_cpus
 
 from .config import CONCURRENCY, POOL, SDKS
 from .figures import Figures

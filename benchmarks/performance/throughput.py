@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from wechatpay_chain._signing_pool import ProcessPoolSigner, _usable_cpus
+from wechatpay_chain._stack.signing_pool import ProcessPoolSigner, _usable_cpus
 from wechatpay_chain.testing import Credentials
 
 from .config import CONCURRENCY, POOL, SDKS, Settings

@@ -26,7 +26,7 @@ from wechatpay_chain import (
     load_private_key,
     load_public_key,
 )
-from wechatpay_chain._template import parse
+from wechatpay_chain._chain.template import parse
 from wechatpay_chain.testing import Credentials
 
 from .mutations import HEADER_NAMES, b64, key_file, mutated, mutated_headers, secret_fragments

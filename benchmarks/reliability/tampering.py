@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from wechatpay_chain import Client, WechatpayError
-from wechatpay_chain._template import parse
+from wechatpay_chain._chain.template import parse
 from wechatpay_chain.testing import Answer, Credentials, Emulator, Insurance
 from wechatpay_chain.testing._auth import sign_answer
 

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from .._errors import ConfigurationError, WechatpayError
-from .._keyring import PlatformKey
+from .._keys.keyring import PlatformKey
 from ._credentials import ENVIRONMENT_HELP, add_arguments, client_from, report
 
 EXAMPLE = f"""\

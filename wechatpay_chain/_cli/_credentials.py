@@ -17,7 +17,7 @@ from typing import Any
 from .._client import Client
 from .._config import DEFAULT_BASE_URL
 from .._errors import ApiError, ConfigurationError, WechatpayError
-from .._keys import certificate_serial, load_certificate
+from .._keys.loading import certificate_serial, load_certificate
 
 # flag dest -> environment variable
 ENVIRONMENT = {

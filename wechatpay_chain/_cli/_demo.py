@@ -15,9 +15,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
-from .._chain import Chain
+from .._chain.nodes import Chain
 from .._client import Client
-from .._notifications import Notification
+from .._notifications.parser import Notification
 from ..testing import Emulator
 from ..testing._time import BEIJING
 from ._inbox import Inbox

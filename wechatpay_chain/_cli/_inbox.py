@@ -8,8 +8,8 @@ from collections import Counter
 from aiohttp import web
 
 from .._client import Client
-from .._notifications import Notification
-from .._webhooks import handler_for
+from .._notifications.parser import Notification
+from .._notifications.webhooks import handler_for
 
 PATH = "/wechatpay/notify"
 

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 
 from .. import _hazmat
 from .._config import CLOCK_WINDOW
-from .._signing import SCHEME, signing_message
-from .._verification import verification_message
+from .._stack.signing import SCHEME, signing_message
+from .._stack.verification import verification_message
 
 _FIELD = re.compile(r'\s*([a-z_]+)="([^"]*)"\s*(?:,|$)')
 _FIELDS = ("mchid", "nonce_str", "signature", "timestamp", "serial_no")

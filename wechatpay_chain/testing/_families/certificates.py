@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from ... import _hazmat
-from ..._sensitive import decrypt
+from ..._keys.sensitive import decrypt
 from .._auth import sign_answer
 from .._controls import Control
 from .._credentials import Credentials, Platform, PlatformCertificate, cert_pem

@@ -11,13 +11,13 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from . import _hazmat
-from ._config import CLOCK_WINDOW
-from ._errors import SignatureError
-from ._middleware import Handler
-from ._models import Request, Response
-from ._signing import SCHEME
-from ._types import Clock
+from .. import _hazmat
+from .._config import CLOCK_WINDOW
+from .._errors import SignatureError
+from .._models import Request, Response
+from .._types import Clock
+from .middleware import Handler
+from .signing import SCHEME
 
 # Answers whose body is a file and carries no signature of its own.
 _UNSIGNED = re.compile(

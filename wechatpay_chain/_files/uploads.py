@@ -24,9 +24,9 @@ import orjson
 from aiohttp import MultipartWriter
 from aiohttp.payload import BufferedReaderPayload, BytesPayload, Payload
 
-from ._errors import ConfigurationError
-from ._models import Request, Response
-from ._types import UploadSource
+from .._errors import ConfigurationError
+from .._models import Request, Response
+from .._types import UploadSource
 
 Execute = Callable[[Request], Awaitable[Response]]
 

@@ -21,10 +21,10 @@ from multiprocessing.connection import Connection
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from . import _hazmat
-from ._errors import ConfigurationError, WechatpayError
-from ._keys import load_private_key
-from ._types import PrivateKeyInput
+from .. import _hazmat
+from .._errors import ConfigurationError, WechatpayError
+from .._keys.loading import load_private_key
+from .._types import PrivateKeyInput
 
 _SENT_PER_WORKER = 4  # messages in a worker's pipe at once; the others wait in the signer's queue
 _FAILED = b"!"  # starts a worker's answer when signing raised (base64 never starts with it)

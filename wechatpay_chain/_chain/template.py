@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import quote
 
-from ._errors import TemplateError
-from ._types import Query
+from .._errors import TemplateError
+from .._types import Query
 
 # Characters a literal path may carry as they are (RFC 3986 pchar plus '/'), and a query ('?' too);
 # '%' stays only where it starts an escape. Anything else (a space, CR/LF, non-ASCII) is encoded.

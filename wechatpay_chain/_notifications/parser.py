@@ -14,12 +14,12 @@ from typing import Any, Protocol
 import orjson
 from multidict import CIMultiDict
 
-from ._errors import ConfigurationError, DuplicateNotificationError, NotificationError, SignatureError
-from ._events import Event, event_for
-from ._resource import ResourceError, open_resource
-from ._secret import Secret
-from ._seen_ids import MemorySeenIds, SeenIds
-from ._types import HeadersInput
+from .._errors import ConfigurationError, DuplicateNotificationError, NotificationError, SignatureError
+from .._keys.resource import ResourceError, open_resource
+from .._secret import Secret
+from .._types import HeadersInput
+from .events import Event, event_for
+from .seen_ids import MemorySeenIds, SeenIds
 
 
 class Verifies(Protocol):

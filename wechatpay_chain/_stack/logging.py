@@ -12,9 +12,9 @@ import logging
 import time
 from dataclasses import dataclass
 
-from ._config import LOG_BODY_LIMIT, LOGGER_NAME
-from ._middleware import Handler
-from ._models import Request, Response
+from .._config import LOG_BODY_LIMIT, LOGGER_NAME
+from .._models import Request, Response
+from .middleware import Handler
 
 # A library stays silent until the application configures logging (no "last resort" stderr lines).
 logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())

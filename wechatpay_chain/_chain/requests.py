@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 from multidict import CIMultiDict
 
-from ._chain import CALL_OPTIONS
-from ._config import BaseURL, Timeout, user_agent
-from ._errors import ConfigurationError, TemplateError
-from ._models import Request
-from ._sensitive import Encrypted
-from ._template import Template, encode_query, encode_target, is_absolute, parse
+from .._config import BaseURL, Timeout, user_agent
+from .._errors import ConfigurationError, TemplateError
+from .._keys.sensitive import Encrypted
+from .._models import Request
+from .nodes import CALL_OPTIONS
+from .template import Template, encode_query, encode_target, is_absolute, parse
 
 OPTION_NAMES = CALL_OPTIONS | {"placeholders"}
 V2_PREFIX = "v2/"  # APIv2 templates are spelled with it; their paths go on the wire without it

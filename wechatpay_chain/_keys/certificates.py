@@ -20,14 +20,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from ._config import LOGGER_NAME, MAX_UNKNOWN_SERIALS, REFRESH_GAP, REFRESH_INTERVAL, REFRESH_JITTER
-from ._errors import ApiError, ConfigurationError, SignatureError
-from ._keyring import PUBLIC_KEY_PREFIX, KeyRing, PlatformKey, normalise_serial
-from ._keys import certificate_serial, load_certificate, public_key_of
-from ._models import Response
-from ._resource import ResourceError, open_resource
-from ._secret import Secret
-from ._types import Clock
+from .._config import LOGGER_NAME, MAX_UNKNOWN_SERIALS, REFRESH_GAP, REFRESH_INTERVAL, REFRESH_JITTER
+from .._errors import ApiError, ConfigurationError, SignatureError
+from .._models import Response
+from .._secret import Secret
+from .._types import Clock
+from .keyring import PUBLIC_KEY_PREFIX, KeyRing, PlatformKey, normalise_serial
+from .loading import certificate_serial, load_certificate, public_key_of
+from .resource import ResourceError, open_resource
 
 logger = logging.getLogger(LOGGER_NAME)
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ._config import LOGGER_NAME
-from ._errors import ConfigurationError, DuplicateNotificationError, NotificationError
-from ._notifications import KeyHolder, Notification, NotificationParser, raw_body
-from ._seen_ids import SeenIds
-from ._types import HeadersInput
+from .._config import LOGGER_NAME
+from .._errors import ConfigurationError, DuplicateNotificationError, NotificationError
+from .._types import HeadersInput
+from .parser import KeyHolder, Notification, NotificationParser, raw_body
+from .seen_ids import SeenIds
 
 if TYPE_CHECKING:
     from aiohttp import web

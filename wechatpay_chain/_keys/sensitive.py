@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from . import _hazmat
-from ._errors import ConfigurationError
+from .. import _hazmat
+from .._errors import ConfigurationError
 
 # OAEP overhead: two hash lengths plus two bytes.
 _OVERHEAD = {False: 2 * 20 + 2, True: 2 * 32 + 2}

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from ._errors import ConfigurationError
-from ._keys import is_certificate, load_public, public_key_of
-from ._types import Clock, PublicKeyInput
+from .._errors import ConfigurationError
+from .._types import Clock, PublicKeyInput
+from .loading import is_certificate, load_public, public_key_of
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from ._config import LOGGER_NAME
+from .._config import LOGGER_NAME
 
 logger = logging.getLogger(LOGGER_NAME)
 

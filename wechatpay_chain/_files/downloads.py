@@ -23,11 +23,11 @@ from typing import IO, Any
 
 import aiohttp
 
-from ._config import CHUNK_SIZE, DOWNLOAD_TIMEOUT
-from ._errors import ConfigurationError, TransportError, WechatpayError
-from ._models import BodyStream, Request, Response
-from ._types import Headers, PlaceholderValue, ProgressCallback, Query, Sender, TimeoutTypes
-from ._verification import is_statement, is_unsigned_download
+from .._config import CHUNK_SIZE, DOWNLOAD_TIMEOUT
+from .._errors import ConfigurationError, TransportError, WechatpayError
+from .._models import BodyStream, Request, Response
+from .._stack.verification import is_statement, is_unsigned_download
+from .._types import Headers, PlaceholderValue, ProgressCallback, Query, Sender, TimeoutTypes
 
 _WRITE_SIZE = 1 << 20  # bytes gathered before one write to disk
 _INFLATE_LIMIT = 1 << 18  # most decompressed bytes produced per step, so memory stays flat

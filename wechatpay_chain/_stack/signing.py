@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from . import _hazmat
-from ._errors import ConfigurationError, WechatpayError
-from ._middleware import Handler
-from ._models import Request, Response
-from ._types import Clock, SigningKey
+from .. import _hazmat
+from .._errors import ConfigurationError, WechatpayError
+from .._models import Request, Response
+from .._types import Clock, SigningKey
+from .middleware import Handler
 
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 

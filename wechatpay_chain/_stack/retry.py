@@ -11,10 +11,10 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from ._config import BACKUP_URL, PRIMARY_URL, RETRY_STATUSES, BaseURL
-from ._errors import ConfigurationError, TransportError, WechatpayError
-from ._middleware import Handler
-from ._models import Request, Response
+from .._config import BACKUP_URL, PRIMARY_URL, RETRY_STATUSES, BaseURL
+from .._errors import ConfigurationError, TransportError, WechatpayError
+from .._models import Request, Response
+from .middleware import Handler
 
 
 @dataclass(frozen=True, slots=True)

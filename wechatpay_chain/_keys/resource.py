@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import _hazmat
-from ._secret import Secret
+from .. import _hazmat
+from .._secret import Secret
 
 ALGORITHM = "AEAD_AES_256_GCM"
 

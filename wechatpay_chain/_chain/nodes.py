@@ -15,11 +15,11 @@ from collections.abc import Coroutine, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from ._template import check_relative
+from .template import check_relative
 
 if TYPE_CHECKING:
-    from ._models import Response
-    from ._types import Headers, PlaceholderValue, Query, TimeoutTypes
+    from .._models import Response
+    from .._types import Headers, PlaceholderValue, Query, TimeoutTypes
 
 _CAPITAL = re.compile(r"[A-Z]")
 

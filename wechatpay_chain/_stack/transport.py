@@ -9,9 +9,9 @@ from functools import lru_cache
 import aiohttp
 from yarl import URL
 
-from ._config import Timeout
-from ._errors import TransportError
-from ._models import Request, Response
+from .._config import Timeout
+from .._errors import TransportError
+from .._models import Request, Response
 
 
 @lru_cache(maxsize=64)

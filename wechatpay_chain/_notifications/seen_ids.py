@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Protocol, runtime_checkable
 
-from ._config import SEEN_IDS
-from ._errors import ConfigurationError
+from .._config import SEEN_IDS
+from .._errors import ConfigurationError
 
 
 @runtime_checkable

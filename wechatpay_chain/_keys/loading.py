@@ -16,8 +16,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from ._errors import KeyLoadError
-from ._types import PrivateKeyInput, PublicKeyInput
+from .._errors import KeyLoadError
+from .._types import PrivateKeyInput, PublicKeyInput
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -1,0 +1,1 @@
+"""From a call to a request: URI templates, chain nodes, and the request builder."""

@@ -1,0 +1,1 @@
+"""Files: multipart uploads and streamed, digest-checked downloads."""

@@ -1,0 +1,1 @@
+"""Keys: loading them, WeChat Pay's key ring and its refresher, encrypted resources and fields."""

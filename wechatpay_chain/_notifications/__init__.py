@@ -1,0 +1,1 @@
+"""Notifications: the parser, typed events, the replay guard and the web framework adapters."""
