@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.x509.oid import NameOID
 
 from .._hazmat import nonce
+from .._keys.loading import certificate_serial
 from ._notifications import build_notification
 
 
@@ -39,11 +40,6 @@ def self_signed(key: RSAPrivateKey, common_name: str, *, days: int = 1825) -> x5
         .not_valid_after(now + datetime.timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
-
-
-def serial_hex(certificate: x509.Certificate) -> str:
-    """A certificate serial as WeChat Pay writes it: upper-case hex."""
-    return f"{certificate.serial_number:X}"
 
 
 def private_pem(key: RSAPrivateKey) -> bytes:
@@ -73,7 +69,7 @@ class PlatformCertificate:
     @property
     def serial(self) -> str:
         """The certificate's hex serial."""
-        return serial_hex(self.certificate)
+        return certificate_serial(self.certificate)
 
     @classmethod
     def generate(cls) -> PlatformCertificate:
@@ -97,7 +93,7 @@ class Credentials:
     @property
     def serial(self) -> str:
         """The merchant API certificate serial."""
-        return serial_hex(self.merchant_certificate)
+        return certificate_serial(self.merchant_certificate)
 
     @property
     def platform_serial(self) -> str:
