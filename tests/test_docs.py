@@ -76,6 +76,7 @@ TOPICS = (
     "reliability",
     "performance",
     "cli",
+    "architecture",
 )
 # Blocks that need a real merchant and are only compiled, by page: keep this list short.
 REAL_CREDENTIALS = {"README.md": 1, "docs/keys.md": 1, "docs/cli.md": 1}
