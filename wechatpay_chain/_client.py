@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from . import _hazmat
 from ._chain.nodes import Chain
-from ._chain.requests import RequestBuilder, check_reserved
+from ._chain.requests import CallCheck, RequestBuilder, check_reserved
 from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
 from ._errors import ApiError, ConfigurationError, WechatpayError
 from ._keys import sensitive as _sensitive
@@ -92,6 +92,7 @@ class Client:
         private_key_password: str | bytes | None = None,
         clock: Clock = time.time,
         nonce: Callable[[], str] = _hazmat.nonce,
+        strict: bool = False,
     ) -> None:
         self.mchid = _required(mchid, "mchid", "the merchant id (商户号)")
         self.serial = _required(serial, "serial", "the merchant API certificate serial (商户API证书序列号)").upper()
@@ -101,7 +102,7 @@ class Client:
         _check_keys(self.certificates, self.serial, self.apiv3_key)
         base = BaseURL.parse(base_url if base_url.endswith("/") else base_url + "/")
         self.base_url = str(base)
-        self._builder = RequestBuilder(base, headers)
+        self._builder = RequestBuilder(base, headers, check=_strict_check() if strict else None)
         self._clock = clock
         self._session = session
         self._owns_session = session is None
@@ -365,6 +366,12 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<Client mchid={self.mchid!r} serial={self.serial!r} base_url={self.base_url!r}>"
+
+
+def _strict_check() -> CallCheck:
+    from ._catalogue.strict import StrictCheck  # the catalogue loads only for a strict client
+
+    return StrictCheck()
 
 
 def _required(value: object, name: str, what: str) -> str:

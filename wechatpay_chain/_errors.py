@@ -58,6 +58,20 @@ class TemplateError(WechatpayError, ValueError):
     """A URI template or its placeholder values are wrong; raised before anything is sent."""
 
 
+class SchemaError(ConfigurationError):
+    """Strict mode: a call's query or JSON body does not match the documented schema; nothing was sent.
+
+    `field` names the field as a path (`amount.total`, `goods_detail[0].quantity`, `(root)`),
+    `location` is "query" or "body", and `issue` says what is wrong with it.
+    """
+
+    def __init__(self, message: str, *, field: str, location: str, issue: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.location = location
+        self.issue = issue
+
+
 class TransportError(WechatpayError):
     """The request did not complete: connection failure, timeout or a broken answer."""
 

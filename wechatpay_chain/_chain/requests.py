@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -18,12 +18,18 @@ from .template import Template, encode_query, encode_target, is_absolute, parse
 OPTION_NAMES = CALL_OPTIONS | {"placeholders"}
 V2_PREFIX = "v2/"  # APIv2 templates are spelled with it; their paths go on the wire without it
 
+CallCheck = Callable[[str, Template, Mapping[str, object], Mapping[str, Any]], None]
+"""Checks a call (method, parsed template, placeholder values, options) before it is built; raises to refuse it."""
+
 
 class RequestBuilder:
     """Builds requests for one base URL and one set of default headers."""
 
-    def __init__(self, base_url: BaseURL, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, base_url: BaseURL, headers: Mapping[str, str] | None = None, *, check: CallCheck | None = None
+    ) -> None:
         self.base_url = base_url
+        self.check = check  # strict mode's check (`_catalogue.strict`), or None
         self.headers: CIMultiDict[str] = CIMultiDict({"Accept": "application/json", "User-Agent": user_agent()})
         self.headers.update(headers or {})
 
@@ -39,6 +45,8 @@ class RequestBuilder:
             parsed = parse(template)
             if not parsed.names.isdisjoint(OPTION_NAMES):
                 check_reserved(parsed, values, OPTION_NAMES)
+            if self.check is not None:
+                self.check(method, parsed, values, options)
             path, inline = parsed.expand(values), parsed.query
             if path.startswith(V2_PREFIX):
                 path = path[len(V2_PREFIX) :]
