@@ -25,6 +25,7 @@ from ._clock import Clock
 from ._controls import PREFIX, Control, Controls
 from ._credentials import Credentials
 from ._families import Family
+from ._families.catalogue import SchemaAnswers
 from ._families.certificates import Certificates
 from ._families.files import Files
 from ._families.insurance import Insurance
@@ -95,6 +96,8 @@ class Emulator:
         )
         for family in (self.insurance, self.certificates, self.files):
             self.add_family(family)
+        # Every other catalogued endpoint, answered from its schema after all routes and fallbacks.
+        self.catalogue = SchemaAnswers()
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -281,15 +284,22 @@ class Emulator:
                 request.transport.close()
             raise asyncio.CancelledError  # the connection is gone; nothing is answered
         found = self.router.match(incoming.method, incoming.segments)
-        wire = found[0].wire if found is not None and found[0].wire is not None else self.apiv3
-        answer = await self._answer(incoming, found, wire, faults)
+        generic = self.catalogue.match(incoming.method, incoming.segments) if found is None else None
+        route = found or generic
+        wire = route[0].wire if route is not None and route[0].wire is not None else self.apiv3
+        answer = await self._answer(incoming, found, wire, faults, generic)
         response = self._respond(incoming, answer, wire, faults)
         if "truncate" in faults and response.body:
             return await _send_truncated(request, response)
         return response
 
     async def _answer(
-        self, incoming: Incoming, found: tuple[Route, Params] | None, wire: Wire, faults: Mapping[str, Fault]
+        self,
+        incoming: Incoming,
+        found: tuple[Route, Params] | None,
+        wire: Wire,
+        faults: Mapping[str, Fault],
+        generic: tuple[Route, Params] | None = None,
     ) -> Answer:
         if "status" in faults:  # answered before anything is checked
             params = faults["status"].params
@@ -308,6 +318,8 @@ class Emulator:
                 return refusal.answer()
             if answer is not None:
                 return answer
+        if generic is not None:  # a catalogued endpoint no route or fallback answered
+            return await call(generic[0], generic[1], incoming)
         return no_such_endpoint(incoming).answer()
 
     def _respond(self, incoming: Incoming, answer: Answer, wire: Wire, faults: Mapping[str, Fault]) -> web.Response:
