@@ -46,6 +46,7 @@ from ._types import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from . import _typed
     from ._files.downloads import Downloaded, Opening
     from ._keys.certificates import CertificateRefresher
     from ._stack.retry import RetryPolicy
@@ -198,10 +199,19 @@ class Client:
 
     # -- the chain ------------------------------------------------------------------------
 
-    def __getattr__(self, name: str) -> Chain:
-        if name.startswith("_"):  # dunders and private names (copy, pickle, half-built instances)
-            raise AttributeError(name)
-        return getattr(self._root, name)  # type: ignore[no-any-return]
+    if TYPE_CHECKING:
+        # The typed chain: type checkers and IDEs see the documented segments, verbs, placeholders,
+        # queries, bodies and answers (stubs generated from the catalogue: wechatpay_chain/_typed);
+        # at run time these are the dynamic Chain nodes __getattr__ makes. String paths stay dynamic.
+        v2: _typed.v2
+        v3: _typed.v3
+        hk: _typed.hk
+    else:
+
+        def __getattr__(self, name: str) -> Chain:
+            if name.startswith("_"):  # dunders and private names (copy, pickle, half-built instances)
+                raise AttributeError(name)
+            return getattr(self._root, name)
 
     def __getitem__(self, path: str) -> Chain:
         return self._root[path]
