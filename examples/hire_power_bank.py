@@ -19,8 +19,10 @@ OUT_ORDER_NO = "6e8369071cd942c0476613f9d1ce9ca3"  # yours, unique
 async def example(wx: Connection) -> None:
     bank = wx.client.v3.hirePowerBank
     show("qualified?", await bank.userQualifications._openid_.get(openid=OPENID), "qualified_user")
-    order = {"out_order_no": OUT_ORDER_NO, "openid": OPENID, "notify_url": wx.notify_url, "service_id": SERVICE_ID}
-    show("create order", await bank.insuranceOrders.post(json=order), "order_id", "order_receive_state")
+    created = await bank.insuranceOrders.post(
+        json={"out_order_no": OUT_ORDER_NO, "openid": OPENID, "notify_url": wx.notify_url, "service_id": SERVICE_ID}
+    )
+    show("create order", created, "order_id", "order_receive_state")
     if wx.emulator is None:
         print("The insurer confirms the order; HIRE_POWER_BANK.RECEIVE_INSURANCE then comes to your notify URL.")
         return

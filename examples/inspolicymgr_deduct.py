@@ -23,39 +23,40 @@ OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"  # placeholder: the user's openid under 
 
 async def pre_sign(wx: Connection) -> None:
     first = wx.today() + dt.timedelta(days=1)
-    body = {
-        "appid": APPID,
-        "openid": OPENID,
-        "plan_id": PLAN_ID,
-        "out_contract_code": OUT_CONTRACT_CODE,
-        "insured_display_name": "张*",
-        "contract_notify_url": wx.notify_url,
-        "policy_start_date": wx.today().isoformat(),
-        "policy_end_date": (first + dt.timedelta(days=364)).isoformat(),
-        "policy_periods": [
-            {
-                "policy_period_id": 1,
-                "estimated_deduct_date": first.isoformat(),
-                "estimated_deduct_amount": {"total": 1000, "currency": "CNY"},
-            }
-        ],
-    }
-    show(
-        "pre-entrust-sign (jsapi)",
-        await wx.client.v3.papay.insuranceSign.contracts.preEntrustSign.jsapi.post(json=body),
+    signed = await wx.client.v3.papay.insuranceSign.contracts.preEntrustSign.jsapi.post(
+        json={
+            "appid": APPID,
+            "openid": OPENID,
+            "plan_id": PLAN_ID,
+            "out_contract_code": OUT_CONTRACT_CODE,
+            "insured_display_name": "张*",
+            "contract_notify_url": wx.notify_url,
+            "policy_start_date": wx.today().isoformat(),
+            "policy_end_date": (first + dt.timedelta(days=364)).isoformat(),
+            "policy_periods": [
+                {
+                    "policy_period_id": 1,
+                    "estimated_deduct_date": first.isoformat(),
+                    "estimated_deduct_amount": {"total": 1000, "currency": "CNY"},
+                }
+            ],
+        }
     )
+    show("pre-entrust-sign (jsapi)", signed)
 
 
 async def example(wx: Connection) -> None:
     deduct = wx.client.v3.inspolicymgr.deduct
-    authorization = {
-        "out_insurance_no": OUT_INSURANCE_NO,
-        "appid": APPID,
-        "plan_id": str(PLAN_ID),  # a string in inspolicymgr (a number in papay), as documented
-        "out_contract_code": OUT_CONTRACT_CODE,
-        "insurance_name": "微医保·百万医疗险",
-    }
-    show("submit authorization", await deduct.authorizations.post(json=authorization), "auth_state")
+    submitted = await deduct.authorizations.post(
+        json={
+            "out_insurance_no": OUT_INSURANCE_NO,
+            "appid": APPID,
+            "plan_id": str(PLAN_ID),  # a string in inspolicymgr (a number in papay), as documented
+            "out_contract_code": OUT_CONTRACT_CODE,
+            "insurance_name": "微医保·百万医疗险",
+        }
+    )
+    show("submit authorization", submitted, "auth_state")
     await pre_sign(wx)
     if wx.emulator is None:
         print("Now the user signs and grants in WeChat; the GRANTED notification comes to your notify URL.")
@@ -68,28 +69,33 @@ async def example(wx: Connection) -> None:
     await wx.notification("INSURANCE_POLICY_MANAGEMENT.GRANTED", "auth_state", "user_auth_time")
 
     now = dt.datetime.fromtimestamp(wx.emulator.now(), BEIJING).replace(microsecond=0)
-    policy = {
-        "out_insurance_no": OUT_INSURANCE_NO,
-        "insurance_company_code": "PICC",
-        "appid": APPID,
-        "openid": OPENID,
-        # Sensitive: RSA-OAEP under WeChat Pay's key; the client names that key in Wechatpay-Serial.
-        "insured_name_list": [await wx.client.encrypt("张三")],
-        "effective_time": now.isoformat(),
-        "expired_time": (now + dt.timedelta(days=365)).isoformat(),
-        "coverage_detail": "住院医疗 200万; 重疾 100万",
-        "support_renewal": True,
-        "policy_type": "POLICY_TYPE_MEDICAL",
-        "policy_state": "POLICY_STATE_ISSUING",
-        "plan_id": str(PLAN_ID),
-        "out_contract_code": OUT_CONTRACT_CODE,
-        "policy_periods": [1],
-        "free_insurance": False,
-    }
-    show("upload policy", await deduct.policies.post(json=policy), "policy_state")
-    issued = {"policy_state": "POLICY_STATE_APPROVED", "policy_code": "PICC2024000001"}
+    uploaded = await deduct.policies.post(
+        json={
+            "out_insurance_no": OUT_INSURANCE_NO,
+            "insurance_company_code": "PICC",
+            "appid": APPID,
+            "openid": OPENID,
+            # Sensitive: RSA-OAEP under WeChat Pay's key; the client names that key in Wechatpay-Serial.
+            "insured_name_list": [await wx.client.encrypt("张三")],
+            "effective_time": now.isoformat(),
+            "expired_time": (now + dt.timedelta(days=365)).isoformat(),
+            "coverage_detail": "住院医疗 200万; 重疾 100万",
+            "support_renewal": True,
+            "policy_type": "POLICY_TYPE_MEDICAL",
+            "policy_state": "POLICY_STATE_ISSUING",
+            "plan_id": str(PLAN_ID),
+            "out_contract_code": OUT_CONTRACT_CODE,
+            "policy_periods": [1],
+            "free_insurance": False,
+        }
+    )
+    show("upload policy", uploaded, "policy_state")
     one = deduct.policies._out_insurance_no_
-    show("policy issued", await one.patch(out_insurance_no=OUT_INSURANCE_NO, json=issued), "policy_state")
+    issued = await one.patch(
+        out_insurance_no=OUT_INSURANCE_NO,
+        json={"policy_state": "POLICY_STATE_APPROVED", "policy_code": "PICC2024000001"},
+    )
+    show("policy issued", issued, "policy_state")
     show("policy", await one.get(out_insurance_no=OUT_INSURANCE_NO), "policy_state", "policy_code", "insurance_name")
 
 

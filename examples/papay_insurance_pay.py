@@ -55,10 +55,11 @@ async def example(wx: Connection) -> None:
     contract_id = await signed_contract(wx)
     period = wx.client.v3.papay.insurancePay.policyPeriods.contractId._contract_id_.policyPeriodId._policy_period_id_
     where: dict[str, Any] = {"contract_id": contract_id, "policy_period_id": 1}
-    schedule = {"appid": APPID, "scheduled_amount": {"total": PREMIUM, "currency": "CNY"}}
     show(
         "schedule period 1",
-        await period.schedule.post(**where, json=schedule),
+        await period.schedule.post(
+            **where, json={"appid": APPID, "scheduled_amount": {"total": PREMIUM, "currency": "CNY"}}
+        ),
         "policy_period_state",
         "deduct_start_date",
         "deduct_end_date",
@@ -69,18 +70,18 @@ async def example(wx: Connection) -> None:
         return
     wx.emulator.advance(24 * 3600)  # tomorrow: the deduction window opens
 
-    deduction = {
-        "appid": APPID,
-        "out_trade_no": OUT_TRADE_NO,
-        "description": "百万医疗险 第1期保费",
-        "transaction_notify_url": wx.notify_url,
-        "contract_id": contract_id,
-        "policy_period_id": 1,
-        "amount": {"total": PREMIUM, "currency": "CNY"},
-    }
-    show(
-        "apply (asynchronous deduction)", await wx.client.v3.papay.insurancePay.transactions.apply.post(json=deduction)
+    applied = await wx.client.v3.papay.insurancePay.transactions.apply.post(
+        json={
+            "appid": APPID,
+            "out_trade_no": OUT_TRADE_NO,
+            "description": "百万医疗险 第1期保费",
+            "transaction_notify_url": wx.notify_url,
+            "contract_id": contract_id,
+            "policy_period_id": 1,
+            "amount": {"total": PREMIUM, "currency": "CNY"},
+        }
     )
+    show("apply (asynchronous deduction)", applied)
     wx.emulator.insurance.settle_deduction(OUT_TRADE_NO)  # WeChat Pay completes the deduction
     show("period 1", await period.get(**where), "policy_period_state", "deduct_amount", "deduct_date")
 

@@ -19,29 +19,31 @@ OUT_CONTRACT_CODE = "wxwtdk20200910100000"  # yours, unique forever: letters and
 PREMIUM = 1000  # cents per period
 
 
-def period(number: int, day: dt.date, total: int = PREMIUM) -> dict[str, object]:
-    return {
-        "policy_period_id": number,
-        "estimated_deduct_date": day.isoformat(),
-        "estimated_deduct_amount": {"total": total, "currency": "CNY"},
-    }
-
-
 async def example(wx: Connection) -> None:
     sign = wx.client.v3.papay.insuranceSign
     today = wx.today()
     days = [today + dt.timedelta(days=1 + 30 * n) for n in range(3)]
-    pre_sign = {
-        "appid": APPID,
-        "plan_id": PLAN_ID,
-        "out_contract_code": OUT_CONTRACT_CODE,
-        "insured_display_name": "张*",
-        "contract_notify_url": wx.notify_url,
-        "policy_start_date": today.isoformat(),
-        "policy_end_date": (today + dt.timedelta(days=364)).isoformat(),
-        "policy_periods": [period(n, day) for n, day in enumerate(days, 1)],
-    }
-    show("pre-entrust-sign (mini-program)", await sign.contracts.preEntrustSign.miniProgram.post(json=pre_sign))
+    # Bodies written in the call are checked by type checkers against the documented fields.
+    pre_signed = await sign.contracts.preEntrustSign.miniProgram.post(
+        json={
+            "appid": APPID,
+            "plan_id": PLAN_ID,
+            "out_contract_code": OUT_CONTRACT_CODE,
+            "insured_display_name": "张*",
+            "contract_notify_url": wx.notify_url,
+            "policy_start_date": today.isoformat(),
+            "policy_end_date": (today + dt.timedelta(days=364)).isoformat(),
+            "policy_periods": [
+                {
+                    "policy_period_id": n,
+                    "estimated_deduct_date": day.isoformat(),
+                    "estimated_deduct_amount": {"total": PREMIUM, "currency": "CNY"},
+                }
+                for n, day in enumerate(days, 1)
+            ],
+        }
+    )
+    show("pre-entrust-sign (mini-program)", pre_signed)
     if wx.emulator is None:
         print("Now the user signs in WeChat (the mini-program above); run the queries below once signed.")
         return
@@ -57,14 +59,26 @@ async def example(wx: Connection) -> None:
     for item in show("policy periods", listed, "total_count")["data"]:
         print(f"  period {item['policy_period_id']} {item['estimated_deduct_date']} {item['policy_period_state']}")
 
-    cheaper = {"appid": APPID, "policy_periods": [period(3, days[2], total=800)]}  # amounts may only go down
     modify = sign.policyPeriods.planId._plan_id_.contractId._contract_id_.modify
-    modified = await modify.post(plan_id=PLAN_ID, contract_id=contract_id, json=cheaper)
+    modified = await modify.post(
+        plan_id=PLAN_ID,
+        contract_id=contract_id,
+        json={
+            "appid": APPID,
+            "policy_periods": [
+                {
+                    "policy_period_id": 3,
+                    "estimated_deduct_date": days[2].isoformat(),
+                    "estimated_deduct_amount": {"total": 800, "currency": "CNY"},  # amounts may only go down
+                }
+            ],
+        },
+    )
     amounts = [p["estimated_deduct_amount"]["total"] for p in modified.json()["policy_periods"]]
     print(f"modify period 3: {modified.status}, amounts now {amounts}")
 
-    remark = {"contract_termination_remark": "用户解约"}
-    show("terminate", await contract.terminate.post(**where, json=remark), "contract_state", "contract_terminate_info")
+    terminated = await contract.terminate.post(**where, json={"contract_termination_remark": "用户解约"})
+    show("terminate", terminated, "contract_state", "contract_terminate_info")
     await wx.notification("INSURANCE_ENTRUST.TERMINATE", "contract_state")
 
 

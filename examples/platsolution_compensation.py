@@ -23,19 +23,21 @@ async def example(wx: Connection) -> None:
     if wx.emulator is not None:
         wx.emulator.insurance.compensation_delay = 60.0  # the emulated opening takes a minute
     signed_at = dt.datetime.now(BEIJING).replace(microsecond=0).isoformat()
-    application = {
-        "out_apply_no": OUT_APPLY_NO,
-        "sub_mchid": SUB_MCHID,
-        "agreement_list": [
-            {
-                "agreement_code": "微信支付运营功能服务协议(平台二级商户)",
-                "agreement_version": "20240815",
-                "sign_organization": "温州名优贸易",
-                "sign_time": signed_at,
-            }
-        ],
-    }
-    state = show("apply", await contracts.post(json=application), "opened", "success_time")
+    applied = await contracts.post(
+        json={
+            "out_apply_no": OUT_APPLY_NO,
+            "sub_mchid": SUB_MCHID,
+            "agreement_list": [
+                {
+                    "agreement_code": "微信支付运营功能服务协议(平台二级商户)",
+                    "agreement_version": "20240815",
+                    "sign_organization": "温州名优贸易",
+                    "sign_time": signed_at,
+                }
+            ],
+        }
+    )
+    state = show("apply", applied, "opened", "success_time")
     check = contracts.subMchid._sub_mchid_.checkOpened  # a POST without a body
     for _ in range(POLLS):
         if state["opened"]:

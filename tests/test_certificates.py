@@ -71,19 +71,19 @@ def bare(ping: Emulator) -> Client:
 
 async def test_bootstrap_with_nothing_but_the_apiv3_key(ping: Emulator, bare: Client) -> None:
     assert len(bare.certificates) == 0
-    response = await bare.v3.ping.get()
+    response = await bare["v3/ping"].get()
     assert response.json() == {"pong": True}
     serial = ping.credentials.platform_serial
     assert response.headers["Wechatpay-Serial"] == serial
     assert bare.certificates.serials() == [serial]
     assert len(downloads(ping)) == 1
-    await bare.v3.ping.get()
+    await bare["v3/ping"].get()
     assert len(downloads(ping)) == 1
     assert ping.received[-1].headers["Wechatpay-Serial"] == serial  # requests now name the certificate
 
 
 async def test_concurrent_first_calls_share_one_download(ping: Emulator, bare: Client) -> None:
-    answers = await asyncio.gather(*(bare.v3.ping.get() for _ in range(5)))
+    answers = await asyncio.gather(*(bare["v3/ping"].get() for _ in range(5)))
     assert all(a.json() == {"pong": True} for a in answers)
     assert len(downloads(ping)) == 1
 
@@ -108,7 +108,7 @@ async def test_the_certificate_list_as_downloaded(ping: Emulator, bare: Client) 
 
 async def test_a_replaced_verifier_checks_the_certificate_download_too(ping: Emulator, bare: Client) -> None:
     bare.middleware.replace("verifier", Verifier(refresher(bare).key_for))
-    response = await asyncio.wait_for(bare.v3.ping.get(), 10)
+    response = await asyncio.wait_for(bare["v3/ping"].get(), 10)
     assert response.headers["Wechatpay-Serial"] in bare.certificates
 
 
@@ -116,10 +116,10 @@ async def test_a_replaced_verifier_checks_the_certificate_download_too(ping: Emu
 
 
 async def test_rotation_keeps_calls_working_and_keeps_the_old_certificate(ping: Emulator, bare: Client) -> None:
-    await bare.v3.ping.get()
+    await bare["v3/ping"].get()
     old = ping.credentials.platform_serial
     new = ping.rotate_certificate()
-    response = await bare.v3.ping.get()
+    response = await bare["v3/ping"].get()
     assert response.headers["Wechatpay-Serial"] == new
     assert set(bare.certificates.serials()) == {old, new}
     refresh = downloads(ping)[-1]
@@ -131,7 +131,7 @@ async def test_rotation_keeps_calls_working_and_keeps_the_old_certificate(ping: 
 
 async def test_background_refresh_picks_up_a_rotation(ping: Emulator) -> None:
     client = ping.client(certs=None, refresh_interval=0.05)
-    await client.v3.ping.get()
+    await client["v3/ping"].get()
     new = ping.rotate_certificate()
     await eventually(lambda: new in client.certificates)
     assert len(downloads(ping)) >= 2
@@ -143,13 +143,13 @@ async def test_a_failed_background_refresh_is_logged_and_calls_go_on(
     ping: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = ping.client(certs=None, refresh_interval=0.05)
-    await client.v3.ping.get()
+    await client["v3/ping"].get()
     ping.fault("status", "v3/certificates", status=500, code="SYSTEM_ERROR")
     with caplog.at_level(logging.WARNING, logger="wechatpay_chain"):
         await eventually(
             lambda: any("refreshing the platform certificates failed" in r.message for r in caplog.records)
         )
-        assert (await client.v3.ping.get()).json() == {"pong": True}
+        assert (await client["v3/ping"].get()).json() == {"pong": True}
     record = next(r for r in caplog.records if "refreshing" in r.message)
     assert record.name == "wechatpay_chain" and "SYSTEM_ERROR" in record.message
     assert ping.credentials.apiv3_key not in caplog.text
@@ -167,7 +167,7 @@ async def test_refresh_jitter_stays_within_ten_percent(credentials: Credentials)
 
 
 async def test_close_stops_the_refresh_task(ping: Emulator, bare: Client) -> None:
-    await bare.v3.ping.get()
+    await bare["v3/ping"].get()
     assert bare.refresher is not None
     task = bare.refresher._scheduled
     assert task is not None and not task.done()
@@ -178,7 +178,7 @@ async def test_close_stops_the_refresh_task(ping: Emulator, bare: Client) -> Non
 async def test_public_key_only_store_runs_no_refresh_task(emulator: Emulator) -> None:
     client = emulator.client(certs={emulator.credentials.public_key_id: emulator.credentials.public_key.public_key()})
     emulator.stub("GET", PING, {"pong": True})
-    await client.v3.ping.get()
+    await client["v3/ping"].get()
     assert client.refresher is None or client.refresher._scheduled is None
 
 
@@ -205,7 +205,7 @@ async def test_a_certificate_with_a_wrong_aead_tag_is_refused(ping: Emulator, ba
     forged = dataclasses.replace(ping.credentials, apiv3_key="0" * 32)
     ping.stub("GET", "v3/certificates", lambda _: Answer(200, certificate_list(forged)))
     with pytest.raises(SignatureError) as caught:
-        await bare.v3.ping.get()
+        await bare["v3/ping"].get()
     assert caught.value.check == "aead" and "apiv3_key" in str(caught.value)
     assert ping.credentials.apiv3_key not in str(caught.value)
     assert len(bare.certificates) == 0
@@ -216,7 +216,7 @@ async def test_a_list_signed_by_a_key_not_in_it_is_refused(
 ) -> None:
     ping.stub("GET", "v3/certificates", lambda _: signed_by(stranger, certificate_list(ping.credentials), ping.now()))
     with pytest.raises(SignatureError, match="refused the platform certificate list") as caught:
-        await bare.v3.ping.get()
+        await bare["v3/ping"].get()
     assert caught.value.check == "serial"
     assert len(bare.certificates) == 0
 
@@ -233,7 +233,7 @@ async def test_a_list_altered_in_transit_is_refused(ping: Emulator, bare: Client
 async def test_a_refresh_signed_by_an_unknown_key_is_refused(
     ping: Emulator, bare: Client, stranger: PlatformCertificate
 ) -> None:
-    await bare.v3.ping.get()
+    await bare["v3/ping"].get()
     held = bare.certificates.serials()
     # A list that carries the stranger and is signed by it: fine for a first download, not later.
     book = dataclasses.replace(ping.credentials, platform=[*ping.credentials.platform, stranger])
@@ -241,17 +241,17 @@ async def test_a_refresh_signed_by_an_unknown_key_is_refused(
     with pytest.raises(SignatureError, match="a key already held"):
         await refresher(bare).refresh()
     assert bare.certificates.serials() == held
-    assert (await bare.v3.ping.get()).json() == {"pong": True}  # calls that can verify go on
+    assert (await bare["v3/ping"].get()).json() == {"pong": True}  # calls that can verify go on
 
 
 async def test_a_forged_answer_triggers_one_refresh_then_fails(
     ping: Emulator, bare: Client, stranger: PlatformCertificate, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await bare.v3.ping.get()
+    await bare["v3/ping"].get()
     ping.stub("GET", "v3/forged", lambda _: signed_by(stranger, {"pay": "me"}, ping.now()))
     for _ in range(3):
         with pytest.raises(SignatureError) as caught:
-            await bare.v3.forged.get()
+            await bare["v3/forged"].get()
         assert caught.value.check == "serial"
     assert len(downloads(ping)) == 2  # the bootstrap, then one refresh for the unknown serial
     assert stranger.serial not in bare.certificates
@@ -282,7 +282,7 @@ async def pk_only(credentials: Credentials) -> Any:
 async def test_public_key_merchant_with_the_key_configured(pk_only: Emulator) -> None:
     creds = pk_only.credentials
     client = pk_only.client(certs={creds.public_key_id: creds.public_key.public_key()}, apiv3_key=None)
-    response = await client.v3.ping.get()
+    response = await client["v3/ping"].get()
     assert response.headers["Wechatpay-Serial"] == creds.public_key_id
     assert pk_only.received[-1].headers["Wechatpay-Serial"] == creds.public_key_id
     assert downloads(pk_only) == []
@@ -296,7 +296,7 @@ async def test_public_key_only_merchant_gets_a_clear_message(pk_only: Emulator) 
     with pytest.raises(ConfigurationError, match="PUB_KEY_ID_"):
         await client.encrypt("张三")
     with pytest.raises(ConfigurationError, match=pk_only.credentials.public_key_id):
-        await client.v3.ping.get()  # the answer names the public key the client lacks
+        await client["v3/ping"].get()  # the answer names the public key the client lacks
     assert client.refresher is None or client.refresher._scheduled is None
 
 
@@ -318,7 +318,7 @@ async def test_resource_not_exists_means_public_key_mode(ping: Emulator, bare: C
 async def test_transition_follows_the_preference(ping: Emulator, prefer: str | None, named: str) -> None:
     creds = ping.credentials
     client = ping.client(prefer=prefer)  # the emulator's client holds both the certificate and the public key
-    response = await client.v3.ping.get()
+    response = await client["v3/ping"].get()
     expected = creds.public_key_id if named == "public_key" else creds.platform_serial
     assert ping.received[-1].headers["Wechatpay-Serial"] == expected
     assert response.headers["Wechatpay-Serial"] == expected
@@ -328,19 +328,19 @@ async def test_transition_answers_verify_with_whichever_key_signed(ping: Emulato
     creds = ping.credentials
     client = ping.client()
     ping.stub("GET", "v3/by-certificate", lambda _: signed_by(creds.platform[-1], {"by": "cert"}, ping.now()))
-    assert (await client.v3.byCertificate.get()).json() == {"by": "cert"}
-    assert (await client.v3.ping.get()).headers["Wechatpay-Serial"] == creds.public_key_id
+    assert (await client["v3/by-certificate"].get()).json() == {"by": "cert"}
+    assert (await client["v3/ping"].get()).headers["Wechatpay-Serial"] == creds.public_key_id
 
 
 async def test_switch_from_certificates_to_the_public_key(ping: Emulator, bare: Client) -> None:
-    await bare.v3.ping.get()  # certificate mode, downloaded
+    await bare["v3/ping"].get()  # certificate mode, downloaded
     creds = ping.credentials
     ping.public_key_only = True  # WeChat Pay now signs with the public key
     with pytest.raises(SignatureError) as caught:
-        await bare.v3.ping.get()
+        await bare["v3/ping"].get()
     assert caught.value.check == "serial" and creds.public_key_id in str(caught.value)
     bare.certificates.add(creds.public_key_id, creds.public_key.public_key())
-    response = await bare.v3.ping.get()
+    response = await bare["v3/ping"].get()
     assert response.headers["Wechatpay-Serial"] == creds.public_key_id
     assert ping.received[-1].headers["Wechatpay-Serial"] == creds.public_key_id
 
@@ -348,10 +348,10 @@ async def test_switch_from_certificates_to_the_public_key(ping: Emulator, bare: 
 async def test_switch_from_the_public_key_to_certificates(ping: Emulator) -> None:
     creds = ping.credentials
     client = ping.client(certs={creds.public_key_id: creds.public_key.public_key()})  # and the APIv3 key
-    assert (await client.v3.ping.get()).headers["Wechatpay-Serial"] == creds.public_key_id
+    assert (await client["v3/ping"].get()).headers["Wechatpay-Serial"] == creds.public_key_id
     # An answer signed with a certificate the client never had: fetched, verified, accepted.
     ping.stub("GET", "v3/by-certificate", lambda _: signed_by(creds.platform[-1], {"by": "cert"}, ping.now()))
-    assert (await client.v3.byCertificate.get()).json() == {"by": "cert"}
+    assert (await client["v3/by-certificate"].get()).json() == {"by": "cert"}
     assert creds.platform_serial in client.certificates
     client.certificates.prefer = "certificate"
     assert client.certificates.request_serial() == creds.platform_serial
@@ -365,8 +365,8 @@ async def test_each_client_has_its_own_store(ping: Emulator, credentials: Creden
     async with Emulator(credentials=other) as second:
         second.stub("GET", PING, {"pong": 2})
         one, two = ping.client(certs=None), second.client(certs=None)
-        assert (await one.v3.ping.get()).json() == {"pong": True}
-        assert (await two.v3.ping.get()).json() == {"pong": 2}
+        assert (await one["v3/ping"].get()).json() == {"pong": True}
+        assert (await two["v3/ping"].get()).json() == {"pong": 2}
         assert one.certificates.serials() == [credentials.platform_serial]
         assert two.certificates.serials() == [other.platform_serial]
         assert one.certificates is not two.certificates

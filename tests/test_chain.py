@@ -57,7 +57,7 @@ def test_attribute_mapping(name: str, expected: str) -> None:
 def test_keywords_and_verbs_as_segments(client: Client) -> None:
     assert str(client.v3.global_.refunds) == "v3/global/refunds"
     assert str(client.v3.profitsharing.receivers.delete_) == "v3/profitsharing/receivers/delete"
-    assert callable(client.v3.profitsharing.receivers.delete)
+    assert callable(client.v3.profitsharing.receivers.delete)  # type: ignore[attr-defined]  # not documented there
 
 
 @pytest.mark.parametrize("name", ["_private", "__dunder__", "__wrapped__", "_"])
@@ -78,7 +78,7 @@ def test_repeated_access_reuses_the_node(client: Client) -> None:
 
 def test_nodes_are_read_only(client: Client) -> None:
     with pytest.raises(AttributeError):
-        client.v3.pay = 1
+        client.v3.pay = 1  # type: ignore[assignment]
 
 
 camel = st.from_regex(r"[a-z][a-z0-9]{0,6}(?:[A-Z][a-z0-9]{1,6}){0,4}", fullmatch=True)
@@ -132,7 +132,7 @@ async def test_slips_raise_before_any_io(emulator: Emulator, client: Client) -> 
 
 async def test_unknown_keyword_on_a_template_without_placeholders(client: Client) -> None:
     with pytest.raises(TemplateError, match="unknown keyword 'plan_id'"):
-        await client.v3.pay.transactions.native.post(plan_id="1")
+        await client.v3.pay.transactions.native.post(plan_id="1")  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize("template", ["v3/a/{b", "v3/a/b}", "v3/{}/x", "v3/{a}/{a}", "v3/a#frag"])
@@ -159,7 +159,7 @@ async def test_per_call_base_url(emulator: Emulator, client: Client) -> None:
         base_url="https://example.invalid/",
     )
     try:
-        response = await other.v3.global_.x.get(base_url=emulator.base_url)
+        response = await other["v3/global/x"].get(base_url=emulator.base_url)
         assert response.json() == {"ok": True}
     finally:
         await other.close()
@@ -167,7 +167,7 @@ async def test_per_call_base_url(emulator: Emulator, client: Client) -> None:
 
 async def test_placeholder_values_reach_the_server_encoded(emulator: Emulator, client: Client) -> None:
     emulator.stub("GET", "v3/orders/{no}", lambda incoming: Answer(200, {"no": incoming.segments[-1]}))
-    response = await client.v3.orders._no_.get(no="A/B?C#D 中")
+    response = await client["v3/orders/{no}"].get(no="A/B?C#D 中")
     assert response.json() == {"no": "A/B?C#D 中"}
     assert response.request.target == "/v3/orders/A%2FB%3FC%23D%20%E4%B8%AD"
 
@@ -212,9 +212,9 @@ async def test_method_is_a_placeholder_like_any_other(emulator: Emulator, client
 
 async def test_positional_arguments_are_refused_clearly(client: Client) -> None:
     with pytest.raises(TypeError, match=r"get\(\) takes keyword arguments only"):
-        await client.v3.pay.transactions.native.get("1")  # type: ignore[call-arg]
+        await client["v3/pay/transactions/native"].get("1")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="placeholders= takes a mapping"):
-        await client.v3.pay.transactions.native.get(placeholders="x")  # type: ignore[arg-type]
+        await client["v3/pay/transactions/native"].get(placeholders="x")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="both as keywords and in placeholders"):
         await client["v3/x/{a}"].get(a="1", placeholders={"a": "2"})
 
@@ -248,8 +248,10 @@ def test_absolute_urls_are_refused_where_a_path_is_expected(client: Client, url:
 
 
 async def test_verbs_on_nodes_that_are_no_endpoint_are_refused(emulator: Emulator, client: Client) -> None:
-    root_calls = (client.post(), client.get())  # type: ignore[operator]
-    for call in (*root_calls, client.v3.get(), client.v2.post(), client.chain("v3/").get()):
+    # The typed chain has no verb on these nodes, so a type checker refuses them too.
+    root_calls = (client.post(), client.get())  # type: ignore[attr-defined]
+    roots = (client.v3.get(), client.v2.post())  # type: ignore[attr-defined]
+    for call in (*root_calls, *roots, client.chain("v3/").get()):
         with pytest.raises(TemplateError, match="is no endpoint"):
             await call
     assert not emulator.received
@@ -271,4 +273,4 @@ async def test_a_lone_surrogate_is_a_template_error(client: Client) -> None:
     with pytest.raises(TemplateError, match="lone surrogate"):
         await client["v3/x/{a}"].get(a="\ud800")
     with pytest.raises(TemplateError, match="lone surrogate"):
-        await client.v3.x.y.get(query={"q": "\udfff"})
+        await client["v3/x/y"].get(query={"q": "\udfff"})

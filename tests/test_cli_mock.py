@@ -90,9 +90,9 @@ async def test_mock_prints_one_json_line_then_serves_signed_calls_until_sigint()
         for name in ("private_key_file", "platform_cert_file", "public_key_file"):
             assert Path(info[name]).is_file()
 
-        order = {"out_order_no": "PB1", "openid": "o1", "service_id": "500001"}
         async with client_from(info, verify_with="public_key") as wxpay:
-            created = await wxpay.v3.hirePowerBank.insuranceOrders.post(json=order)
+            order = wxpay.v3.hirePowerBank.insuranceOrders
+            created = await order.post(json={"out_order_no": "PB1", "openid": "o1", "service_id": "500001"})
             assert created.json()["order_receive_state"] == "RECEIVING"
             assert created.headers["Wechatpay-Serial"] == info["public_key_id"]
             with pytest.raises(ApiError) as refused:

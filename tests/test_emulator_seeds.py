@@ -22,7 +22,7 @@ ORDERS = "v3/hire-power-bank/insurance-orders"
 COMPENSATION = "v3/platsolution/ecommerce/insurance-compensation-contracts"
 
 # The same node, reached three ways.
-STYLES: dict[str, Callable[[Client, str, Callable[[Client], Chain]], Chain]] = {
+STYLES: dict[str, Callable[[Client, str, Callable[[Client], Any]], Chain]] = {
     "attributes": lambda client, template, attrs: attrs(client),
     "chain": lambda client, template, attrs: client.chain(template),
     "item": lambda client, template, attrs: client[template],

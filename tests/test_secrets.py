@@ -151,7 +151,7 @@ async def test_no_repr_str_exception_or_traceback_holds_a_secret(
         client = emu.client(retry=RetryPolicy(backoff=0.01, primary_url=emu.base_url, backup_url=None))
         errors = await _exercise(emu, client)
         extra = await _notification(emu, client)
-        objects = package_objects(emu, client, client.v3.pay.transactions._id_, errors, extra)
+        objects = package_objects(emu, client, client["v3/pay/transactions/{id}"], errors, extra)
         assert len(errors) == 8 and {type(e).__name__ for e in errors} >= {
             "ApiError",
             "SignatureError",

@@ -53,7 +53,7 @@ def insurer(emulator: Emulator) -> Emulator:
 async def upload(client: Client, names: list[str], **options: Any) -> dict[str, Any]:
     sealed = [await client.encrypt(n, **options) for n in names]
     assert not set(sealed) & set(names)
-    response = await client.v3.inspolicymgr.deduct.policies.post(json=policy(sealed))
+    response = await client[POLICIES].post(json=policy(sealed))
     result: dict[str, Any] = response.json()
     return result
 
@@ -93,7 +93,7 @@ async def test_the_request_names_the_key_the_field_was_sealed_with(insurer: Emul
     await client.refresher.refresh()
     new = insurer.credentials.platform_serial
     assert client.certificates.current().serial == new  # type: ignore[union-attr]
-    response = await client.v3.inspolicymgr.deduct.policies.post(json=policy([sealed]))
+    response = await client[POLICIES].post(json=policy([sealed]))
     assert response.json() == {"serial": old, "insured_name_list": ["张三"]}
 
 
@@ -104,7 +104,7 @@ async def test_encrypting_leaves_unrelated_requests_naming_the_current_key(insur
     await client.encrypt("张三")
     insurer.rotate_certificate()
     await client.refresher.refresh()
-    await client.v3.ping.get()
+    await client["v3/ping"].get()
     assert insurer.received[-1].headers["Wechatpay-Serial"] == insurer.credentials.platform_serial
 
 
@@ -113,7 +113,7 @@ async def test_a_header_naming_another_key_is_refused_before_any_io(insurer: Emu
     sealed = await client.encrypt("张三")  # the public key, which this client prefers
     serial = insurer.credentials.platform_serial
     with pytest.raises(ConfigurationError, match="Wechatpay-Serial") as caught:
-        await client.v3.inspolicymgr.deduct.policies.post(json=policy([sealed]), headers={"Wechatpay-Serial": serial})
+        await client[POLICIES].post(json=policy([sealed]), headers={"Wechatpay-Serial": serial})
     assert sealed.serial in str(caught.value) and serial in str(caught.value)
     assert not insurer.received
 
@@ -125,7 +125,7 @@ async def test_fields_sealed_with_two_keys_are_refused(insurer: Emulator) -> Non
     second = await client.encrypt("李四")
     assert first.serial != second.serial
     with pytest.raises(ConfigurationError, match="different keys"):
-        await client.v3.inspolicymgr.deduct.policies.post(json=policy([first, second]))
+        await client[POLICIES].post(json=policy([first, second]))
     assert not insurer.received
 
 
@@ -133,7 +133,7 @@ async def test_a_raw_body_names_the_key_the_caller_gives(insurer: Emulator) -> N
     client = insurer.client()
     sealed = await client.encrypt("张三")
     body = orjson.dumps(policy([sealed]))
-    response = await client.v3.inspolicymgr.deduct.policies.post(
+    response = await client[POLICIES].post(
         body=body, headers={"Content-Type": "application/json", "Wechatpay-Serial": sealed.serial}
     )
     assert response.json() == {"serial": sealed.serial, "insured_name_list": ["张三"]}
@@ -171,5 +171,5 @@ async def test_bad_input_fails_before_any_io(emulator: Emulator) -> None:
 async def test_without_encryption_requests_name_the_current_key(emulator: Emulator) -> None:
     emulator.stub("GET", "v3/ping", {"pong": True})
     client = emulator.client(prefer="certificate")
-    await client.v3.ping.get()
+    await client["v3/ping"].get()
     assert emulator.received[-1].headers["Wechatpay-Serial"] == emulator.credentials.platform_serial

@@ -122,7 +122,7 @@ async def test_server_verifies_what_it_received(
 async def test_caller_chosen_wechatpay_serial_is_kept(emulator: Emulator, client: Client) -> None:
     emulator.stub("GET", "v3/ping", {"ok": 1})
     serial = emulator.credentials.platform_serial
-    response = await client.v3.ping.get(headers={"Wechatpay-Serial": serial})
+    response = await client["v3/ping"].get(headers={"Wechatpay-Serial": serial})
     assert emulator.received[-1].headers["Wechatpay-Serial"] == serial
     assert response.headers["Wechatpay-Serial"] == serial  # the emulator answered with the certificate
 
@@ -130,7 +130,7 @@ async def test_caller_chosen_wechatpay_serial_is_kept(emulator: Emulator, client
 async def test_raw_body_is_signed_as_given(emulator: Emulator, client: Client) -> None:
     emulator.stub("POST", "v3/raw", {"ok": 1})
     body = b'{ "spaced" :  "json" }'
-    await client.v3.raw.post(body=body, headers={"Content-Type": "application/json"})
+    await client["v3/raw"].post(body=body, headers={"Content-Type": "application/json"})
     received = emulator.received[-1]
     assert received.body == body
     verify_independently(emulator.credentials, received)

@@ -111,7 +111,7 @@ async def test_a_client_signing_in_workers_makes_real_calls_and_close_stops_them
     emulator.stub("GET", "v3/ping", {"ok": 1})
     pool = ProcessPoolSigner(emulator.credentials.merchant_key, workers=1)
     client = emulator.client(private_key=None, signer=pool)
-    answers = await asyncio.wait_for(asyncio.gather(*(client.v3.ping.get() for _ in range(5))), WAIT)
+    answers = await asyncio.wait_for(asyncio.gather(*(client["v3/ping"].get() for _ in range(5))), WAIT)
     assert [a.json() for a in answers] == [{"ok": 1}] * 5  # the emulator checked every signature
     params = await client.jsapi_params("wx1", "prepay_1")  # payment parameters are signed in the pool too
     message = f"wx1\n{params['timeStamp']}\n{params['nonceStr']}\nprepay_id=prepay_1\n".encode()

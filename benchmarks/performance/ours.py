@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wechatpay_chain import Client
 from wechatpay_chain.testing import Credentials
 
 from .config import order_no
 from .sampling import Call
+
+if TYPE_CHECKING:
+    from wechatpay_chain._typed import V3PayTransactionsOutTradeNoGetQuery
 
 
 def chain_client(creds: Credentials, base_url: str, **options: Any) -> Client:
@@ -26,7 +29,7 @@ def chain_client(creds: Credentials, base_url: str, **options: Any) -> Client:
 
 def chain_call(client: Client) -> Call:
     """One order query through the chain, written as a user writes it; the verified answer, unparsed."""
-    query = {"mchid": client.mchid}
+    query: V3PayTransactionsOutTradeNoGetQuery = {"mchid": client.mchid}  # the typed chain's query type
 
     async def call(i: int) -> object:
         return await client.v3.pay.transactions.outTradeNo._out_trade_no_.get(out_trade_no=order_no(i), query=query)

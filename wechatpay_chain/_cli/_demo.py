@@ -13,7 +13,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from .._chain.nodes import Chain
 from .._client import Client
@@ -21,6 +21,9 @@ from .._notifications.parser import Notification
 from ..testing import Emulator
 from ..testing._time import BEIJING
 from ._inbox import Inbox
+
+if TYPE_CHECKING:
+    from .._typed import V3PapayInsuranceSignContractsPreEntrustSignAppPostBody as PreSignBody
 
 EXAMPLE = """\
 example:
@@ -77,9 +80,9 @@ def expect(what: str, actual: object, wanted: object) -> None:
         raise Misbehaved(f"{what}: expected {wanted!r}, got {actual!r}")
 
 
-def styles(client: Client, attribute: Chain, template: str) -> tuple[tuple[str, Chain], ...]:
-    """The same endpoint reached the three ways: attributes, `chain()`, and `[]`."""
-    return (("attribute", attribute), ("chain()", client.chain(template)), ("[ ]", client[template]))
+def styles(client: Client, attribute: object, template: str) -> tuple[tuple[str, Chain], ...]:
+    """The same endpoint reached the three ways: attributes (typed), `chain()`, and `[]`: all `Chain`s at run time."""
+    return (("attribute", cast(Chain, attribute)), ("chain()", client.chain(template)), ("[ ]", client[template]))
 
 
 def _marks(out: TextIO) -> tuple[str, str, str]:
@@ -265,7 +268,7 @@ class Tour:
         ids = [(await node.post(json=self._pre_sign_body(code))).json()["pre_entrustweb_id"] for code in CONTRACTS]
         return f"pre_entrustweb_id {ids[0]}, …"
 
-    def _pre_sign_body(self, code: str) -> dict[str, Any]:
+    def _pre_sign_body(self, code: str) -> PreSignBody:
         today = self.today
         return {
             "appid": APPID,
