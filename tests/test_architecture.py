@@ -27,7 +27,8 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+# The typed chain's stubs (`_typed/*.pyi`, for type checkers only) count too: they must not import upwards.
+MODULES = {module_name(p): p for p in sorted([*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.pyi")])}
 
 
 def _target(module: str, node: ast.ImportFrom, alias: str) -> str:
@@ -132,6 +133,27 @@ def test_a_bare_import_loads_no_feature_dependency(loaded: list[str], heavy: str
 def test_a_bare_import_loads_neither_the_emulator_nor_the_command_line(loaded: list[str]) -> None:
     assert f"{NAME}._client" in loaded  # the probe did import the package
     assert not [m for m in loaded if above_core(m)]
+
+
+def test_a_bare_import_reads_no_catalogue(loaded: list[str]) -> None:
+    assert not [m for m in loaded if m.startswith(f"{NAME}._catalogue")]
+
+
+def test_the_catalogue_is_read_by_the_first_strict_call_only() -> None:
+    probe = f"""
+import sys
+from cryptography.hazmat.primitives.asymmetric import rsa
+from {NAME} import Client
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+Client("1900000109", "S1", key, {{"PUB_KEY_ID_1": key.public_key()}})
+assert not [m for m in sys.modules if m.startswith("{NAME}._catalogue")], "a lenient client loads no catalogue"
+strict = Client("1900000109", "S1", key, {{"PUB_KEY_ID_1": key.public_key()}}, strict=True)
+from {NAME}._catalogue.data import catalogue
+assert catalogue.cache_info().currsize == 0, "a strict client reads the catalogue on its first call"
+strict.build_request("GET", "v3/certificates", {{}}, {{}})
+assert catalogue.cache_info().currsize == 1
+"""
+    subprocess.run([sys.executable, "-c", probe], check=True)
 
 
 def test_features_load_what_they_need_on_first_use() -> None:

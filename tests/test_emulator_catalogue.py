@@ -11,21 +11,29 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
+import re
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
 import orjson
+import pytest
 from aiohttp import MultipartWriter
 from aiohttp.payload import BytesPayload
 
-from wechatpay_chain import ApiError, Client, Response
+import wechatpay_chain.testing
+from wechatpay_chain import ApiError, Client, ConfigurationError, Response, SignatureError
 from wechatpay_chain._catalogue.data import Endpoint, catalogue
 from wechatpay_chain._catalogue.schema import required_fields
-from wechatpay_chain.testing import Emulator
+from wechatpay_chain.testing import Answer, Emulator, Incoming
+from wechatpay_chain.testing._controls import Control
 from wechatpay_chain.testing._families.catalogue.samples import sample
-from wechatpay_chain.testing._routing import Router
+from wechatpay_chain.testing._http import path_segments
+from wechatpay_chain.testing._routing import Route, Router
 
 V3 = catalogue().api("v3")
 JSON_FORMATS: dict[str, Callable[[str], object]] = {
@@ -41,6 +49,10 @@ for _name, _parse in JSON_FORMATS.items():
     FORMATS.checks(_name, raises=(ValueError, TypeError, binascii.Error, orjson.JSONDecodeError))(
         lambda value, parse=_parse: not isinstance(value, str) or parse(value) is not None
     )
+
+
+def by_key(key: str) -> Endpoint:
+    return next(endpoint for endpoint in V3 if endpoint.key == key)
 
 
 def conforms(value: Any, tree: Any) -> list[str]:
@@ -137,3 +149,166 @@ async def test_every_v3_endpoint_gets_a_documented_answer_and_refuses_a_missing_
             problems += found
     assert len(V3) == 1018
     assert problems == []
+
+
+def stateful(emulator: Emulator) -> list[Endpoint]:
+    """The catalogued APIv3 endpoints a route of the emulator answers before the schema-only answers."""
+    served = []
+    for endpoint in V3:
+        path = endpoint.path
+        for name, value in placeholder_values(endpoint).items():
+            path = path.replace(f"{{{name}}}", value)
+        if emulator.router.match(endpoint.method, path_segments(path)) is not None:
+            served.append(endpoint)
+    return served
+
+
+async def test_on_a_default_emulator_every_v3_endpoint_is_answered(emulator: Emulator, client: Client) -> None:
+    families = {endpoint.key for endpoint in stateful(emulator)}
+    unanswered: list[str] = []
+    for endpoint in V3:
+        body = None if endpoint.body is None or endpoint.method == "GET" else sample(endpoint.body)
+        try:
+            response = await call(client, endpoint, body)
+        except ApiError as exc:  # a stateful family may refuse: an unknown contract is 404 RESOURCE_NOT_EXISTS
+            if exc.code == "NOT_FOUND" or endpoint.key not in families:
+                unanswered.append(f"{endpoint.key}: {exc}")
+            continue
+        if response.status != endpoint.status and endpoint.key not in families:
+            unanswered.append(f"{endpoint.key}: {response.status}")
+    assert unanswered == []
+
+
+def test_emulator_md_lists_the_stateful_endpoints() -> None:
+    text = (Path(wechatpay_chain.testing.__file__).with_name("EMULATOR.md")).read_text(encoding="utf-8")
+    section = text.split("## Every documented endpoint", 1)[1].split("\n#", 1)[0]  # up to the next heading
+    listed = set(re.findall(r"`((?:GET|POST|PUT|PATCH|DELETE) v3/[^`]+)`", section))
+    served = {endpoint.key for endpoint in stateful(Emulator())}
+    assert listed == served
+    assert f"{len(V3) - len(served)} schema-only" in section and f"{len(served)} stateful" in section
+
+
+async def test_a_stub_a_fallback_and_a_family_added_later_come_before_the_schema_answer(
+    emulator: Emulator, client: Client
+) -> None:
+    native = client.v3.pay.transactions.native
+    order = sample(by_key("POST v3/pay/transactions/native").body or {})
+    assert (await native.post(json=order)).json() == {"code_url": "code_url"}  # the schema-only answer
+    emulator.stub("POST", "v3/pay/transactions/native", {"code_url": "weixin://stubbed"})
+    assert (await native.post(json=order)).json() == {"code_url": "weixin://stubbed"}
+
+    async def fallback(incoming: Incoming) -> Answer | None:
+        return Answer(200, {"fallback": incoming.path}) if incoming.segments[-1] == "x" else None
+
+    emulator.add_handler(fallback)
+    assert (await client["v3/refund/domestic/refunds/{no}"].get(no="x")).json() == {
+        "fallback": "/v3/refund/domestic/refunds/x"
+    }
+
+    class Refunds:
+        def routes(self) -> list[Route]:
+            return [Route("GET", "v3/refund/domestic/refunds/{out_refund_no}", lambda i, p: Answer(200, {"mine": 1}))]
+
+        def controls(self) -> list[Control]:
+            return []
+
+    emulator.add_family(Refunds())
+    assert (await client["v3/refund/domestic/refunds/{no}"].get(no="y")).json() == {"mine": 1}
+
+
+async def test_a_schema_answer_is_deterministic_and_carries_the_request_values(client: Client) -> None:
+    by_no = client.v3.pay.transactions.outTradeNo._out_trade_no_
+    first = await by_no.get(out_trade_no="ORDER-1", query={"mchid": "1900000109"})
+    again = await by_no.get(out_trade_no="ORDER-1", query={"mchid": "1900000109"})
+    assert first.body == again.body
+    answer = first.json()
+    assert (answer["out_trade_no"], answer["mchid"]) == ("ORDER-1", "1900000109")
+    assert answer["trade_state"] == "SUCCESS" and answer["success_time"] == "2024-06-01T10:00:00+08:00"
+    assert conforms(answer, by_key("GET v3/pay/transactions/out-trade-no/{out_trade_no}").response) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "values", "options", "detail"),
+    [
+        (
+            "GET",
+            "v3/pay/transactions/id/{transaction_id}",
+            {"transaction_id": "1"},
+            {},
+            ("mchid", "query", "is required"),
+        ),
+        (
+            "GET",
+            "v3/capital/capitallhh/banks/personal-banking",
+            {},
+            {"query": {"limit": "ten"}},
+            ("limit", "query", "must be an integer, not a string"),
+        ),
+        ("GET", "v3/bill/sub-merchant-fundflowbill", {}, {"query": {"bill_date": "2024/06/01"}}, None),
+        (
+            "POST",
+            "v3/pay/transactions/native",
+            {},
+            {
+                "json": {
+                    "appid": "wx1",
+                    "mchid": "1",
+                    "description": "d",
+                    "out_trade_no": "o",
+                    "notify_url": "u",
+                    "amount": {},
+                }
+            },
+            ("amount.total", "body", "is required"),
+        ),
+        (
+            "POST",
+            "v3/pay/transactions/native",
+            {},
+            {"body": b"{not json"},
+            ("(root)", "body", "request body is not valid JSON"),
+        ),
+    ],
+)
+async def test_a_bad_field_is_refused_400_param_error_naming_it(
+    client: Client, method: str, template: str, values: dict[str, str], options: dict[str, Any], detail: Any
+) -> None:
+    verb: Callable[..., Awaitable[Response]] = getattr(client.chain(template), method.lower())
+    with pytest.raises(ApiError) as caught:
+        await verb(placeholders=values, headers={"Content-Type": "application/json"}, **options)
+    assert (caught.value.status, caught.value.code) == (400, "PARAM_ERROR")
+    if detail is not None:
+        field, location, issue = detail
+        assert caught.value.detail == {"field": field, "location": location, "issue": issue}
+        assert caught.value.message == f"{location} field {field}: {issue}"
+
+
+async def test_faults_apply_to_schema_answers(emulator: Emulator, client: Client) -> None:
+    certificates = "v3/merchant-service/complaints-v2"
+    emulator.fault("status", certificates, times=1, status=503, code="SYSTEM_ERROR")
+    with pytest.raises(ApiError) as caught:
+        await client.v3.merchantService.complaintsV2.get(query={"begin_date": "2024-06-01", "end_date": "2024-06-01"})
+    assert caught.value.status == 503
+    emulator.fault("bad_signature", certificates, times=1)
+    with pytest.raises(SignatureError):
+        await client.v3.merchantService.complaintsV2.get(query={"begin_date": "2024-06-01", "end_date": "2024-06-01"})
+
+
+async def test_undocumented_methods_and_apiv2_are_not_answered(client: Client) -> None:
+    with pytest.raises(ApiError) as caught:
+        await client["v3/pay/transactions/native"].get()  # documented for POST only
+    assert (caught.value.status, caught.value.code) == (404, "NOT_FOUND")
+    with pytest.raises(ConfigurationError, match="APIv2"):  # served once the APIv2 client and wire arrive
+        await client["v2/pay/orderquery"].post()
+    assert Emulator().catalogue.match("POST", ("pay", "orderquery")) is None
+
+
+def test_an_emulator_reads_the_catalogue_on_its_first_schema_answer() -> None:
+    probe = (
+        "from wechatpay_chain.testing import Emulator\n"
+        "from wechatpay_chain._catalogue.data import catalogue\n"
+        "Emulator(); assert catalogue.cache_info().currsize == 0\n"
+        "assert Emulator().catalogue.match('GET', ('v3', 'certificates')) is not None\n"
+        "assert catalogue.cache_info().currsize == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)
