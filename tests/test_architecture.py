@@ -34,7 +34,7 @@ MODULES = {module_name(p): p for p in sorted([*PACKAGE.rglob("*.py"), *PACKAGE.r
 def _target(module: str, node: ast.ImportFrom, alias: str) -> str:
     """The package module an import statement reaches (a submodule if `alias` names one)."""
     if node.level:
-        package = module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+        package = module if MODULES[module].stem == "__init__" else module.rpartition(".")[0]
         for _ in range(node.level - 1):
             package = package.rpartition(".")[0]
         base = f"{package}.{node.module}" if node.module else package
