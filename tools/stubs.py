@@ -151,9 +151,9 @@ class Writer:
     def typed_dict(self, tree: Schema, name: str, *, request: bool, exact: bool = False) -> str:
         """The name of the TypedDict for an object tree (its keys Required where the docs require them)."""
         properties: dict[str, Schema | None] = dict(tree.get("properties", {}))
-        required = set(tree.get("required", ()))
-        for key in required - set(properties):
-            properties[key] = None  # required, but given no schema
+        required = list(tree.get("required", ()))
+        for key in required:
+            properties.setdefault(key, None)  # required, but given no schema
         lines = []
         for key, child in properties.items():
             annotation = self.type_of(child, key, request=request)

@@ -7582,9 +7582,9 @@ class V3BrandCardCardLinksGetAnswer(TypedDict, total=False):
     page_index: int
     page_size: int
     total_num: int
-    total_count: Required[Any]
     offset: Required[Any]
     limit: Required[Any]
+    total_count: Required[Any]
 
 class V3BrandCardCardLinksPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -10396,8 +10396,8 @@ class BlockReasonsItem(TypedDict, total=False):
 
     description: str
     type: Literal["CONSUMER_COMPLAINT_UNPROCESSED", "HAS_BLOCKING_CONTROL", "FUNDS_PENDING_PROCESSING", "OTHER_REASON"]
-    pay_state: Required[Any]
     out_account_type: Required[Any]
+    pay_state: Required[Any]
     state_description: Required[Any]
 
 class V3EcommerceAccountApplyCancelWithdrawValidateCancelSubMchidGetAnswer(TypedDict, total=False):
@@ -10430,11 +10430,11 @@ class V3EcommerceAccountCancelApplicationsPostAnswer(TypedDict, total=False):
     reject_reason: str
     sub_mchid: Required[str]
     update_time: str
-    success_time: Required[Any]
+    subsidy_id: Required[Any]
     description: Required[Any]
     amount: Required[Any]
-    subsidy_id: Required[Any]
     result: Required[Any]
+    success_time: Required[Any]
 
 class V3EcommerceAccountCancelApplicationsMediaPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -10449,11 +10449,11 @@ class V3EcommerceAccountCancelApplicationsOutApplyNoGetAnswer(TypedDict, total=F
     reject_reason: str
     sub_mchid: Required[str]
     update_time: str
-    success_time: Required[Any]
+    subsidy_id: Required[Any]
     description: Required[Any]
     amount: Required[Any]
-    subsidy_id: Required[Any]
     result: Required[Any]
+    success_time: Required[Any]
 
 class AccountValidation(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -10658,9 +10658,9 @@ class V3EcommerceApplymentsSubmitSignVerifyInfoPostBody(TypedDict, total=False):
     proxy_verify_identity_info: ProxyVerifyIdentityInfo
     organization_type: Any
     account_info: Any
+    contact_info: Any
     sales_scene_info: Any
     merchant_shortname: Any
-    contact_info: Any
 
 class V3EcommerceApplymentsSubmitSignVerifyInfoPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -12178,8 +12178,8 @@ class V3FundAppBrandRedpacketBrandMerchantBatchesPostAnswer(TypedDict, total=Fal
     batch_state: Literal["WAIT_PAY", "ACCEPTED", "PROCESSING", "FINISHED", "CLOSED"]
     create_time: Required[str]
     out_batch_no: Required[str]
-    state: Required[Any]
     transfer_bill_no: Required[Any]
+    state: Required[Any]
 
 class V3FundAppBrandRedpacketBrandMerchantBatchesBatchNoGetQuery(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -12569,10 +12569,10 @@ class V3FundAppMchTransferPartnerSubMchAuthorizationsSubMchidGetAnswer(TypedDict
     sub_mchid: Required[str]
     out_apply_no: Required[Any]
     appid: Required[Any]
+    openid: Required[Any]
+    user_display_name: Required[Any]
     authorization_id: Required[Any]
     authorize_time: Required[Any]
-    user_display_name: Required[Any]
-    openid: Required[Any]
 
 class TransferSceneReportInfosItem(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -14478,9 +14478,9 @@ class V3GlobalProfitSharingTransactionsTransactionIdAmountsGetAnswer(TypedDict, 
     currency: str
     transaction_id: Required[str]
     unsplit_amount: int
+    out_order_no: Required[Any]
     order_id: Required[Any]
     state: Required[Any]
-    out_order_no: Required[Any]
 
 class V3GlobalProfitSharingTransactionsTransactionIdRefundableAmountsGetQuery(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -14494,9 +14494,9 @@ class V3GlobalProfitSharingTransactionsTransactionIdRefundableAmountsGetAnswer(T
     funds_refundable_amount: int
     refundable_amount: int
     transaction_id: Required[str]
+    out_order_no: Required[Any]
     order_id: Required[Any]
     state: Required[Any]
-    out_order_no: Required[Any]
 
 class V3GlobalProfitSharingTransactionsMarkPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -15310,8 +15310,8 @@ class V3GovSubsidyQualificationsPassthroughCancelPostBody(TypedDict, total=False
     phone_number: Required[str]
     qualification_region_code: Required[float]
     real_name: Required[str]
-    latitude: Any
     longitude: Any
+    latitude: Any
 
 class V3GovSubsidyQualificationsPassthroughCancelPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -15687,11 +15687,11 @@ class V3GovSubsidyZhejiangGoodsQueryPostBody(TypedDict, total=False):
     req_ssn: Required[str]
     req_time: str
     category_id: Any
-    cert_type: Any
-    cert_no: Any
     name: Any
-    add_code: Any
     mobile: Any
+    add_code: Any
+    cert_no: Any
+    cert_type: Any
 
 class V3GovSubsidyZhejiangGoodsQueryPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -15770,11 +15770,11 @@ class V3GovSubsidyZhejiangNQualificationsConfirmPostBody(TypedDict, total=False)
     data: Sequence[DataItem_20]
     req_ssn: Required[str]
     req_time: str
-    auth_code: Any
-    trans_date: Any
-    cred_frozen_no: Any
     sp_serial_no: Any
+    cred_frozen_no: Any
+    trans_date: Any
     trans_time: Any
+    auth_code: Any
 
 class V3GovSubsidyZhejiangNQualificationsConfirmPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -16568,8 +16568,8 @@ class V3MarketingBusifavorCouponsSendPostAnswer(TypedDict, total=False):
     coupon_code: str
     out_request_no: str
     stock_id: Required[str]
-    wechatpay_use_time: Required[Any]
     openid: Required[Any]
+    wechatpay_use_time: Required[Any]
 
 class V3MarketingBusifavorCouponsUsePostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -16977,9 +16977,9 @@ class CouponInformation(TypedDict, total=False):
     stock_name: Required[str]
     stock_type: Required[Literal["NORMAL", "DISCOUNT", "EXCHANGE"]]
     transferable: bool
-    coupon_code_mode: Required[Any]
     stock_send_rule: Required[Any]
     out_request_no: Required[Any]
+    coupon_code_mode: Required[Any]
 
 class V3MarketingBusifavorStocksStockIdCouponcodesCouponCodeGetAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -21204,8 +21204,8 @@ class V3MchalterapplyMchcontactalterapplymentPostBody(TypedDict, total=False):
     contact_info: ContactInfo_3
     merchant_code: Required[str]
     out_request_no: Required[str]
-    legal_person_info: Any
     finance_institution: Any
+    legal_person_info: Any
 
 class V3MchalterapplyMchcontactalterapplymentPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -27501,8 +27501,8 @@ class V3PayscorePayafterOrdersOutOrderNoCompletePostBody(TypedDict, total=False)
     real_service_start_time: str
     service_id: Required[str]
     total_amount: int
-    time_range: Any
     out_order_no: Any
+    time_range: Any
 
 class V3PayscorePayafterOrdersOutOrderNoCompletePostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -28648,8 +28648,8 @@ class V3PayscoreSmartretailOrdersOutOrderNoCompletePostBody(TypedDict, total=Fal
     real_service_start_time: str
     service_id: Required[str]
     total_amount: int
-    time_range: Any
     out_order_no: Any
+    time_range: Any
 
 class V3PayscoreSmartretailOrdersOutOrderNoCompletePostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
