@@ -68,6 +68,7 @@ README_LIMIT = 250
 TOPICS = (
     "index",
     "calls",
+    "endpoints",
     "keys",
     "notifications",
     "files",
