@@ -71,7 +71,8 @@ class Client:
     `timeout=` takes seconds (the total), a `Timeout` or an `aiohttp.ClientTimeout`, per client or
     per call; running out raises `TransportError` naming the call. Retries and failover to the
     backup host are opt-in: `retry=RetryPolicy()`. Each call is logged once on the
-    `wechatpay_chain` logger (the "logging" middleware).
+    `wechatpay_chain` logger (the "logging" middleware). With `strict=True`, each call is checked
+    against the catalogue of documented endpoints before any I/O (TemplateError, SchemaError).
     """
 
     def __init__(
