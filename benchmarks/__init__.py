@@ -2,6 +2,7 @@
 
     python -m benchmarks.reliability --quick|--full   # soak, faults, tampering, fuzzing
     python -m benchmarks.performance --quick|--full   # speed against the floor and the incumbent SDK
+    python -m benchmarks.typed_chain                  # what the typed chain's stubs cost mypy (and pyright)
 
 tests/test_reliability.py imports benchmarks.reliability and runs its parts at test size.
 """
