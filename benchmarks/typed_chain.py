@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .import_time import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 STUBS = ROOT / "wechatpay_chain" / "_typed" / "__init__.pyi"
 
@@ -104,12 +106,6 @@ def timed(command: list[str], where: Path = ROOT, expect_clean: bool = True) -> 
 def mypy(script: Path, package: Path, cache: Path) -> float:
     """A cold-cache `mypy --strict` run over `script`, against the package in the folder `package`."""
     return timed([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(cache), str(script)], package)
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The `share` quantile of `values` (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -10,12 +10,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from test_corpus import ROWS as CORPUS
+
 from tools import stubs
 from wechatpay_chain import Client
 from wechatpay_chain._catalogue.data import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = [json.loads(line) for line in (Path(__file__).with_name("data") / "endpoints.jsonl").open(encoding="utf-8")]
 DATA = resources.files("wechatpay_chain._catalogue")
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from test_corpus import OPTION_KEYS
+from test_corpus import ROWS as CORPUS
 
 from wechatpay_chain import ApiError, Client, ConfigurationError, SchemaError, TemplateError
 from wechatpay_chain._catalogue.data import Endpoint, catalogue
@@ -14,20 +14,6 @@ from wechatpay_chain._catalogue.schema import required_fields
 from wechatpay_chain.testing import Credentials, Emulator
 from wechatpay_chain.testing._families.catalogue.samples import sample
 
-CORPUS = [json.loads(line) for line in (Path(__file__).with_name("data") / "endpoints.jsonl").open(encoding="utf-8")]
-OPTION_KEYS = {
-    "json",
-    "query",
-    "headers",
-    "xml",
-    "security",
-    "base_uri",
-    "body",
-    "sink",
-    "handler",
-    "nonceless",
-    "timeout",
-}
 DOCUMENTED = {endpoint.key: endpoint for endpoint in catalogue().endpoints}
 DOCUMENTED.update({f"{e.method} {e.corpus_template}": e for e in catalogue().endpoints if e.corpus_template})
 WRONG = {"string": 1, "integer": "1", "number": "1", "boolean": "true", "object": "x", "array": "x"}
