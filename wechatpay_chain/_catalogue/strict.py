@@ -58,7 +58,8 @@ class StrictCheck:
             )
         mine = [endpoint for endpoint in candidates if endpoint.method == method]
         if not mine:
-            documented = ", ".join(sorted({endpoint.key for endpoint in candidates}))
+            keys = sorted({endpoint.key for endpoint in candidates})
+            documented = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
             raise TemplateError(
                 f"{method} {source!r}: the docs give no {method} for it, only {documented} (strict mode)"
             )
