@@ -10,6 +10,7 @@ where the endpoint documents no `sign` (files, pages and a few XML answers).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -104,13 +105,11 @@ class ApiV2:
 
     def _check_certificate(self, incoming: Incoming, path: str) -> None:
         if not self._platform.tls:
-            raise Refusal(
-                200,
-                "CA_ERROR",
-                f"{CA_ERROR} (v2/{path} needs the merchant certificate: start the emulator with TLS, "
-                "Emulator(tls=True) or wechatpay-chain mock --tls)",
-                {"err_code": "CA_ERROR", "err_code_des": "the emulator serves plain HTTP: no certificate can come"},
+            hint = (
+                f"v2/{path} needs the merchant certificate, which plain HTTP cannot carry: start the emulator "
+                "with TLS (Emulator(tls=True), wechatpay-chain mock --tls)"
             )
+            raise Refusal(200, "CA_ERROR", CA_ERROR, {"err_code": "CA_ERROR", "err_code_des": hint})
         holder = common_name(incoming.client_certificate)
         if holder != self._platform.credentials.mchid:
             told = "请求未携带证书" if holder is None else f"证书不属于本商户 (issued to {holder})"
@@ -160,11 +159,20 @@ class ApiV2:
         return fields
 
 
-def signed(fields: Mapping[str, Any], key: str, sign_type: str = MD5) -> dict[str, str]:
-    """`fields` as text with `nonce_str` (if absent) and their `sign`: what a v2 notification carries."""
+def v2_payment_notification(fields: Mapping[str, Any], apiv2_key: str, sign_type: str = MD5) -> bytes:
+    """The XML body of a payment result: `fields` (None left out) with `nonce_str` and their `sign`."""
     out = {name: str(value) for name, value in fields.items() if value is not None}
+    out.setdefault("return_code", "SUCCESS")
     out.setdefault("nonce_str", _hazmat.nonce())
     if sign_type != MD5:
         out["sign_type"] = sign_type
-    out["sign"] = sign(out, Secret(key.encode()), sign_type)
-    return out
+    out["sign"] = sign(out, Secret(apiv2_key.encode()), sign_type)
+    return xml.dumps(out)
+
+
+def v2_refund_notification(refund: Mapping[str, Any], apiv2_key: str, **fields: str) -> bytes:
+    """The XML body of a refund result: `refund` sealed in `req_info` (AES-256-ECB, keyed with MD5 of the APIv2 key)."""
+    key = hashlib.md5(apiv2_key.encode()).hexdigest().encode()
+    sealed = _hazmat.ecb_encrypt(key, xml.dumps(refund, root="root"))
+    body = {"return_code": "SUCCESS", **fields, "nonce_str": _hazmat.nonce()}
+    return xml.dumps({**body, "req_info": base64.b64encode(sealed).decode()})

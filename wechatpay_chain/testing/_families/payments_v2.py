@@ -14,9 +14,7 @@ reading and writing the same `V2Order` records (see the module's last section).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,11 +22,10 @@ from typing import Any
 
 from aiohttp.payload import AsyncIterablePayload
 
-from ... import _hazmat
 from ..._errors import XmlError
 from ..._v2 import xml
 from ..._v2.signing import MD5
-from .._apiv2 import ApiV2, request_fields, signed
+from .._apiv2 import ApiV2, request_fields, v2_payment_notification, v2_refund_notification
 from .._controls import Control
 from .._credentials import Credentials
 from .._http import Answer, Incoming
@@ -363,48 +360,36 @@ class PaymentsV2:
             "appid": order.request.get("appid"),
             "mch_id": creds.mchid,
             "result_code": "SUCCESS",
-            "return_code": "SUCCESS",
             "is_subscribe": "N",
             **self._paid_fields(order),
             "attach": order.request.get("attach"),
         }
-        body = signed(fields, creds.apiv2_key, order.request.get("sign_type", MD5))
-        self._send(url, PAYMENT_EVENT, body)
+        body = v2_payment_notification(fields, creds.apiv2_key, order.request.get("sign_type", MD5))
+        self._send(Notice(url, PAYMENT_EVENT, "", "", fields), body)
 
     def _notify_refund(self, refund: V2Refund, url: str) -> None:
         creds = self._credentials()
         order = refund.order
-        secret = {
+        sealed = {
             "transaction_id": order.transaction_id,
             "out_trade_no": order.out_trade_no,
             "refund_id": refund.refund_id,
             "out_refund_no": refund.out_refund_no,
-            "total_fee": str(order.total_fee),
-            "settlement_total_fee": str(order.total_fee),
-            "refund_fee": str(refund.refund_fee),
-            "settlement_refund_fee": str(refund.refund_fee),
+            "total_fee": order.total_fee,
+            "settlement_total_fee": order.total_fee,
+            "refund_fee": refund.refund_fee,
+            "settlement_refund_fee": refund.refund_fee,
             "refund_status": refund.state,
             "success_time": refund.success_time or None,
             "refund_recv_accout": "支付用户的零钱",
             "refund_account": "REFUND_SOURCE_RECHARGE_FUNDS",
             "refund_request_source": "API",
         }
-        key = hashlib.md5(creds.apiv2_key.encode()).hexdigest().encode()
-        req_info = base64.b64encode(_hazmat.ecb_encrypt(key, xml.dumps(secret, root="root"))).decode()
-        fields = {
-            "return_code": "SUCCESS",
-            "appid": order.request.get("appid"),
-            "mch_id": creds.mchid,
-            "nonce_str": _hazmat.nonce(),
-            "req_info": req_info,
-        }
-        self._send(url, REFUND_EVENTS[refund.state], {k: v for k, v in fields.items() if v is not None}, secret)
+        body = v2_refund_notification(sealed, creds.apiv2_key, appid=order.request.get("appid", ""), mch_id=creds.mchid)
+        self._send(Notice(url, REFUND_EVENTS[refund.state], "", "", sealed), body)
 
-    def _send(
-        self, url: str, event_type: str, fields: Mapping[str, Any], shown: Mapping[str, Any] | None = None
-    ) -> None:
-        notice = Notice(url, event_type, "", "", dict(shown or fields))
-        self._post(notice, {"Content-Type": "text/xml"}, xml.dumps(fields), acknowledged)
+    def _send(self, notice: Notice, body: bytes) -> None:
+        self._post(notice, {"Content-Type": "text/xml"}, body, acknowledged)
 
     # -- shared ---------------------------------------------------------------------------
 
