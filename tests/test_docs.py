@@ -71,6 +71,7 @@ TOPICS = (
     "keys",
     "notifications",
     "files",
+    "apiv2",
     "emulator",
     "testing",
     "reliability",

@@ -345,7 +345,12 @@ class Client:
         `expected` is the announced hex digest (`hash_type` SHA1, SHA256, SM3 …); statements are
         checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
         (the digest is over the inflated bytes); decompress=False hands out the gzip bytes as sent.
+        An APIv2 bill (`v2/pay/downloadbill`, `v2/pay/downloadfundflow`) takes its fields as `xml=`.
         """
+        if source.startswith("v2/"):
+            from ._v2 import bills
+
+            return bills.open_download(self, source, **options)
         from ._files import downloads as _downloads
 
         return _downloads.open_download(self, source, **options)

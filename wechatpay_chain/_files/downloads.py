@@ -249,18 +249,9 @@ def open_download(
     `expected` is the announced hex digest (`hash_type` SHA1, SHA256, SM3 …); statements are
     checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
     (the digest is over the inflated bytes); decompress=False hands out the gzip bytes as sent.
-    An APIv2 bill (`v2/pay/downloadbill`, `v2/pay/downloadfundflow`) takes its fields as `xml=`.
+    `xml=` is for the APIv2 bills, which `Client.open_download` opens with `_v2.bills`.
     """
     _hasher(hash_type)  # an unknown algorithm fails here, before I/O
-    if source.startswith("v2/"):
-        from .._v2.bills import open_bill as open_v2_bill
-
-        stream_options = {"decompress": decompress, "progress": progress, "chunk_size": chunk_size}
-        return Opening(
-            lambda: open_v2_bill(
-                sender, source, xml, headers=headers, timeout=timeout, hash_type=hash_type, options=stream_options
-            )
-        )
     if xml is not None:
         raise ConfigurationError(f"xml= is for the APIv2 bills (v2/pay/downloadbill, …), not {source!r}")
     request = _request(sender, source, placeholders or {}, query, headers, timeout)
@@ -362,6 +353,11 @@ def _request(
             "fapiao files, images); call it with .get()"
         )
     return replace(request, stream=True)
+
+
+def check_hash_type(hash_type: str) -> None:
+    """ConfigurationError, before any I/O, for a digest this Python does not have."""
+    _hasher(hash_type)
 
 
 def _hasher(hash_type: str) -> Any:

@@ -11,12 +11,35 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from .._config import DOWNLOAD_TIMEOUT, XML_LIMIT
+from .._config import CHUNK_SIZE, DOWNLOAD_TIMEOUT, XML_LIMIT
 from .._errors import ApiError
-from .._files.downloads import FileStream
+from .._files.downloads import FileStream, Opening, check_hash_type
 from .._models import BodyStream
-from .._types import Headers, Sender, TimeoutTypes
+from .._types import Headers, ProgressCallback, Sender, TimeoutTypes
 from . import xml
+
+
+def open_download(
+    sender: Sender,
+    source: str,
+    *,
+    xml: Mapping[str, Any] | None = None,
+    hash_type: str = "SHA1",
+    decompress: bool = True,
+    progress: ProgressCallback | None = None,
+    headers: Headers | None = None,
+    timeout: TimeoutTypes | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    **unused: Any,
+) -> Opening:
+    """Open an APIv2 bill (`v2/pay/downloadbill`, `v2/pay/downloadfundflow`): `async with … as stream`."""
+    if unused:
+        raise TypeError(f"an APIv2 bill takes no {sorted(unused)} (its fields go in xml=)")
+    check_hash_type(hash_type)
+    options = {"decompress": decompress, "progress": progress, "chunk_size": chunk_size}
+    return Opening(
+        lambda: open_bill(sender, source, xml, headers=headers, timeout=timeout, hash_type=hash_type, options=options)
+    )
 
 
 async def open_bill(
