@@ -28,37 +28,36 @@ def new_rsa_key() -> RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def self_signed(key: RSAPrivateKey, common_name: str, *, days: int = 1825) -> x509.Certificate:
-    """A self-signed certificate for `key` with a random serial (WeChat Pay serials are hex)."""
+def _builder(
+    common_name: str, issuer: x509.Name | None, public_key: Any, *, days: int, serial: int | None = None
+) -> x509.CertificateBuilder:
+    """A certificate for `common_name` valid from yesterday for `days` (self-issued when `issuer` is None)."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     return (
         x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
+        .issuer_name(issuer or name)
+        .public_key(public_key)
+        .serial_number(serial or x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=days))
-        .sign(key, hashes.SHA256())
     )
+
+
+def self_signed(key: RSAPrivateKey, common_name: str, *, days: int = 1825) -> x509.Certificate:
+    """A self-signed certificate for `key` with a random serial (WeChat Pay serials are hex)."""
+    return _builder(common_name, None, key.public_key(), days=days).sign(key, hashes.SHA256())
 
 
 def new_ca() -> tuple[EllipticCurvePrivateKey, x509.Certificate]:
     """The emulator's own certificate authority: it issues the merchant certificate and the HTTPS server's."""
     key = ec.generate_private_key(ec.SECP256R1())  # fast to make: the CA never signs a WeChat Pay message
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wechatpay_chain emulator CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)  # certificates, CRLs
     certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=3650))
+        _builder("wechatpay_chain emulator CA", None, key.public_key(), days=3650)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(usage, critical=True)
         .sign(key, hashes.SHA256())
     )
     return key, certificate
@@ -75,16 +74,8 @@ def issue(
 ) -> x509.Certificate:
     """A certificate the CA issues: to a merchant (CN = its mchid), or to a server for `hosts`."""
     ca_key, ca_certificate = ca
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca_certificate.subject)
-        .public_key(public_key)
-        .serial_number(serial or x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    builder = _builder(common_name, ca_certificate.subject, public_key, days=days, serial=serial).add_extension(
+        x509.BasicConstraints(ca=False, path_length=None), critical=True
     )
     if hosts:
         names: list[x509.GeneralName] = []
