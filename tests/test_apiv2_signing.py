@@ -142,6 +142,8 @@ async def test_xml_is_for_apiv2_calls_and_alone(client: Client) -> None:
         await client.v2.pay.micropay.post(xml={"mch_id": "1230000109"})
     with pytest.raises(ConfigurationError, match="an APIv2 body is XML"):
         await client.v2.pay.micropay.post(body=b'{"mch_id": 1}')
+    with pytest.raises(ConfigurationError, match="sends signed fields"):
+        await client.v2.pay.micropay.post()
 
 
 def _echo(incoming: Incoming) -> Answer:

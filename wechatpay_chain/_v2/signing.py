@@ -129,6 +129,8 @@ class ApiV2Signer:
             if "sign" not in pairs:
                 signature = sign(pairs, key, _sign_type(pairs, where))
                 request.query = f"{request.query}&sign={signature}"
+        else:
+            raise ConfigurationError(f"{where}: an APIv2 call sends signed fields: pass xml={{…}} (a GET: query=)")
 
     def _fields(self, body: bytes, where: str) -> xml.XmlDict:
         try:

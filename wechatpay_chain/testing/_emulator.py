@@ -186,8 +186,8 @@ class Emulator:
     def client(self, **overrides: Any) -> Client:
         """A ready `Client` pointed at this emulator; keyword arguments override its settings.
 
-        It has the APIv2 key and the merchant certificate, and trusts the emulator's CA
-        (`emu.client(merchant_cert=None)` gives one without the certificate, as does one whose
+        It has the APIv2 key and the merchant certificate, and with `tls=True` trusts the emulator's
+        CA (`emu.client(merchant_cert=None)` gives one without the certificate, as does one whose
         `private_key=None` signs elsewhere: the certificate goes with the merchant's key).
         """
         creds = self.credentials
@@ -200,7 +200,7 @@ class Emulator:
             "base_url": self.base_url,
             "apiv2_key": creds.apiv2_key,
             "merchant_cert": creds.merchant_certificate,
-            "ca_certs": creds.ca_pem,
+            "ca_certs": creds.ca_pem if self.tls else None,  # HTTPS: the emulator's CA, not the system's
         }
         settings.update(overrides)
         if settings.get("private_key") is None and "merchant_cert" not in overrides:
