@@ -43,9 +43,6 @@ from ._types import (
     TimeoutTypes,
     UploadSource,
 )
-from ._v2.signing import ApiV2Signer
-from ._v2.verification import ApiV2Verifier
-from ._v2.xml import XmlDict
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -74,7 +71,10 @@ if TYPE_CHECKING:
         v2_asgi_app,
         v2_handler_for,
     )
+    from ._v2.signing import ApiV2Signer
     from ._v2.tls import MerchantCertificate
+    from ._v2.verification import ApiV2Verifier
+    from ._v2.xml import XmlDict
 
 # Features load on first use, so that `import wechatpay_chain` costs little more than its
 # dependencies: each of these names imports its module when first read.
@@ -104,7 +104,10 @@ _FEATURES = {
         "v2_asgi_app",
         "v2_handler_for",
     ],
+    "_v2.signing": ["ApiV2Signer"],
     "_v2.tls": ["MerchantCertificate"],
+    "_v2.verification": ["ApiV2Verifier"],
+    "_v2.xml": ["XmlDict"],
 }
 _LAZY = {name: module for module, names in _FEATURES.items() for name in names}
 

@@ -42,8 +42,6 @@ from ._types import (
     TimeoutTypes,
     UploadSource,
 )
-from ._v2.signing import ApiV2Signer
-from ._v2.verification import ApiV2Verifier
 
 if TYPE_CHECKING:
     from ssl import SSLContext
@@ -53,6 +51,7 @@ if TYPE_CHECKING:
     from ._files.downloads import Downloaded, Opening
     from ._keys.certificates import CertificateRefresher
     from ._stack.retry import RetryPolicy
+    from ._v2.signing import ApiV2Signer
     from ._v2.tls import CaInput, MerchantCertificate, MerchantCertInput
 
 UPLOAD_OPTIONS = frozenset({"filename", "meta", "content_type", "headers", "base_url", "timeout", "placeholders"})
@@ -140,6 +139,10 @@ class Client:
         )
         lookup = self.refresher.key_for if self.refresher is not None else self.certificates.lookup
         self.middleware.append("verifier", Verifier(lookup, clock=clock))
+        # APIv2's pair, loaded with the first client: a bare import of the package stays light.
+        from ._v2.signing import ApiV2Signer
+        from ._v2.verification import ApiV2Verifier
+
         self.middleware.append("apiv2-signer", ApiV2Signer(self.mchid, self.apiv2_key))
         self.middleware.append("apiv2-verifier", ApiV2Verifier(self.apiv2_key))
         if retry is not None:
