@@ -44,7 +44,7 @@ class Request:
 
     @property
     def api(self) -> str:
-        """ "v2" for an APIv2 call (XML, signed in its body), else "v3"."""
+        """The call's API: "v2" for a `v2/…` template (XML, signed in its body), else "v3"."""
         return "v2" if self.template.startswith("v2/") else "v3"
 
     @property
