@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from pathlib import Path
 from typing import Any
@@ -193,8 +194,6 @@ def test_an_apiv2_only_client_needs_no_apiv3_configuration(credentials: Credenti
 def test_keys_saved_before_the_ca_existed_load_with_a_new_ca_and_the_same_serial(
     credentials: Credentials, tmp_path: Path
 ) -> None:
-    import json
-
     credentials.save(tmp_path)
     for name in ("emulator_ca.pem", "emulator_ca_key.pem"):
         (tmp_path / name).unlink()
