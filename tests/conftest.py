@@ -33,10 +33,12 @@ def client(wechatpay_client: Client) -> Client:
 
 @pytest.fixture(scope="session")
 def offline_client(credentials: Credentials) -> Client:
-    """A client that is never used for I/O: for building requests and chains."""
+    """A client that is never used for I/O: for building requests and chains (APIv2 ones too)."""
     return Client(
         credentials.mchid,
         credentials.serial,
         credentials.merchant_key,
         {credentials.public_key_id: credentials.public_key.public_key()},
+        apiv2_key=credentials.apiv2_key,
+        merchant_cert=credentials.merchant_certificate,
     )

@@ -116,6 +116,39 @@ async def test_mock_prints_one_json_line_then_serves_signed_calls_until_sigint()
     assert not Path(info["private_key_file"]).exists()  # the temporary key directory is gone
 
 
+async def test_mock_tls_serves_https_and_apiv2_over_mutual_tls_from_the_printed_files(tmp_path: Path) -> None:
+    async with mock("--tls", "--keys", str(tmp_path / "keys")) as running:
+        info = running.info
+        assert info["base_url"].startswith("https://127.0.0.1:") and len(info["apiv2_key"]) == 32
+        for name in ("merchant_cert_file", "ca_file"):
+            assert Path(info[name]).is_file()
+        client = Client(
+            info["mchid"],
+            info["serial"],
+            "file://" + info["private_key_file"],
+            apiv2_key=info["apiv2_key"],
+            merchant_cert="file://" + info["merchant_cert_file"],
+            ca_certs="file://" + info["ca_file"],
+            base_url=info["base_url"],
+        )
+        async with client as wxpay:
+            order = {
+                "appid": "wxd678efh567hg6787",
+                "mch_id": info["mchid"],
+                "body": "goods",
+                "out_trade_no": "T1",
+                "total_fee": 100,
+                "spbill_create_ip": "127.0.0.1",
+                "auth_code": "134567890123456789",
+            }
+            await wxpay.v2.pay.micropay.post(xml=order)
+            refund = {"appid": order["appid"], "mch_id": info["mchid"], "out_trade_no": "T1", "out_refund_no": "R1"}
+            answer = await wxpay.v2.secapi.pay.refund.post(xml={**refund, "total_fee": 100, "refund_fee": 100})
+            assert answer.xml()["result_code"] == "SUCCESS"
+        code, stderr = await running.stop(signal.SIGINT)
+    assert code == 0, stderr
+
+
 async def test_mock_keys_persist_across_runs_with_keys_dir(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     async with mock("--keys", str(keys)) as first:
@@ -124,7 +157,7 @@ async def test_mock_keys_persist_across_runs_with_keys_dir(tmp_path: Path) -> No
     async with mock("--keys", str(keys)) as second:
         code, _ = await second.stop(signal.SIGINT)
     assert code == 0
-    same = ("mchid", "serial", "apiv3_key", "platform_serial", "public_key_id", "private_key_file")
+    same = ("mchid", "serial", "apiv3_key", "apiv2_key", "platform_serial", "public_key_id", "private_key_file")
     assert {k: second.info[k] for k in same} == {k: first.info[k] for k in same}
     assert first.info["base_url"] != "" and Path(second.info["private_key_file"]).is_file()
 

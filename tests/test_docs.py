@@ -72,6 +72,7 @@ TOPICS = (
     "keys",
     "notifications",
     "files",
+    "apiv2",
     "emulator",
     "testing",
     "reliability",

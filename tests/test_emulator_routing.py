@@ -108,6 +108,9 @@ async def test_a_route_of_another_protocol_is_authenticated_and_sealed_by_its_wi
         emulator.fault("bad_signature", "pay/orderquery/{id}", times=1)
         async with session.post(url, headers={"X-Secret": "s3cret"}) as faulted:
             assert faulted.headers["X-Sign"] == "tampered"
-        async with session.post(emulator.base_url + "pay/elsewhere", headers={"X-Secret": "s3cret"}) as other:
-            assert other.status == 401  # no route: APIv3 authentication, which this request fails
+        async with session.post(emulator.base_url + "v3/elsewhere", headers={"X-Secret": "s3cret"}) as other:
+            assert other.status == 401  # no route: APIv3 authentication under v3/, which this request fails
             assert (await other.json())["code"] == "SIGN_ERROR"
+        async with session.post(emulator.base_url + "pay/elsewhere", headers={"X-Secret": "s3cret"}) as other:
+            # no route outside v3/: APIv2's authentication, answered as APIv2 does (200, return_code FAIL)
+            assert other.status == 200 and b"<return_code>FAIL</return_code>" in await other.read()

@@ -21,6 +21,7 @@ SHOWS = {
     "inspolicymgr_deduct.py": "notification INSURANCE_POLICY_MANAGEMENT.GRANTED",
     "hire_power_bank.py": "notification HIRE_POWER_BANK.RECEIVE_INSURANCE",
     "platsolution_compensation.py": '"opened": true',
+    "apiv2_micropay_refund.py": "notification REFUND.SUCCESS, req_info decrypted",
 }
 
 

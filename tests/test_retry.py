@@ -162,10 +162,10 @@ def test_other_hosts_never_fail_over() -> None:
 def test_the_client_places_retries_outside_the_signer(credentials: Credentials) -> None:
     key = {credentials.public_key_id: credentials.public_key.public_key()}
     plain = Client(credentials.mchid, credentials.serial, credentials.merchant_key, key)
-    assert plain.middleware.names() == ["logging", "signer", "verifier"]
+    assert plain.middleware.names() == ["logging", "signer", "verifier", "apiv2-signer", "apiv2-verifier"]
     policy = RetryPolicy()
     retried = Client(credentials.mchid, credentials.serial, credentials.merchant_key, key, retry=policy)
-    assert retried.middleware.names() == ["logging", "retry", "signer", "verifier"]
+    assert retried.middleware.names() == ["logging", "retry", "signer", "verifier", "apiv2-signer", "apiv2-verifier"]
     assert retried.middleware["retry"] is policy
     with pytest.raises(ConfigurationError, match="RetryPolicy"):
         Client(credentials.mchid, credentials.serial, credentials.merchant_key, key, retry=3)  # type: ignore[arg-type]

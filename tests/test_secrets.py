@@ -28,6 +28,7 @@ from wechatpay_chain import (
     RetryPolicy,
     TemplateError,
     TransportError,
+    V2NotificationParser,
     WechatpayError,
     load_private_key,
 )
@@ -142,6 +143,33 @@ async def _notification(emu: Emulator, client: Client) -> list[object]:
     raise AssertionError("a tampered notification was accepted")
 
 
+async def _apiv2(emu: Emulator, client: Client) -> list[object]:
+    """An APIv2 call, a refused one, a mutual-TLS one and a refund notification: what they leave behind."""
+    kept: list[object] = [client.merchant_cert, client.apiv2_signer]
+    emu.stub("POST", "v2/pay/orderquery", {"result_code": "SUCCESS"})
+    kept.append(await client.v2.pay.orderquery.post(xml={"mch_id": client.mchid}))
+    emu.fault("bad_signature", "pay/orderquery", times=1)
+    calls: tuple[Callable[[], Awaitable[object]], ...] = (
+        lambda: client.v2.pay.orderquery.post(xml={"mch_id": client.mchid}),
+        lambda: client.v2.secapi.pay.refund.post(xml={"mch_id": client.mchid}),  # CA_ERROR: plain HTTP
+        lambda: emu.client(merchant_cert=None).v2.secapi.pay.refund.post(xml={}),  # refused before I/O
+    )
+    for call in calls:
+        try:
+            await call()
+        except WechatpayError as exc:
+            kept.append(exc)
+    parser = V2NotificationParser(client)
+    try:
+        await parser.parse(
+            {}, b"<xml><return_code>SUCCESS</return_code><req_info>AAAAAAAAAAAAAAAAAAAAAA==</req_info></xml>"
+        )
+    except NotificationError as exc:
+        kept += [parser, exc]
+    assert len(kept) == 8
+    return kept
+
+
 async def test_no_repr_str_exception_or_traceback_holds_a_secret(
     credentials: Credentials, fragments: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -150,7 +178,7 @@ async def test_no_repr_str_exception_or_traceback_holds_a_secret(
         emu.stub("POST", ECHO, lambda incoming: Answer(200, incoming.json()))
         client = emu.client(retry=RetryPolicy(backoff=0.01, primary_url=emu.base_url, backup_url=None))
         errors = await _exercise(emu, client)
-        extra = await _notification(emu, client)
+        extra = [*await _notification(emu, client), *await _apiv2(emu, client)]
         objects = package_objects(emu, client, client["v3/pay/transactions/{id}"], errors, extra)
         assert len(errors) == 8 and {type(e).__name__ for e in errors} >= {
             "ApiError",
@@ -160,7 +188,8 @@ async def test_no_repr_str_exception_or_traceback_holds_a_secret(
         assert {c.__name__ for o in objects for c in type(o).__mro__} >= {
             "Client", "Chain", "Signer", "Verifier", "KeyRing", "CertificateRefresher", "MiddlewareStack",
             "RetryPolicy", "Secret", "CallLogger", "Request", "Response", "Emulator", "Credentials",
-            "PlatformCertificate", "Notification",
+            "PlatformCertificate", "Notification", "ApiV2Signer", "ApiV2Verifier", "MerchantCertificate",
+            "V2NotificationParser",
         }  # fmt: skip
         assert leaks(texts_of(objects), fragments) == []
     # The DEBUG records of those calls, bodies included, formatted and as raw attributes.

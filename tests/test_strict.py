@@ -16,6 +16,7 @@ from wechatpay_chain.testing._families.catalogue.samples import sample
 
 DOCUMENTED = {endpoint.key: endpoint for endpoint in catalogue().endpoints}
 DOCUMENTED.update({f"{e.method} {e.corpus_template}": e for e in catalogue().endpoints if e.corpus_template})
+V2_SIGNATURE_FIELDS = {"sign", "nonce_str"}
 WRONG = {"string": 1, "integer": "1", "number": "1", "boolean": "true", "object": "x", "array": "x"}
 
 
@@ -23,7 +24,15 @@ WRONG = {"string": 1, "integer": "1", "number": "1", "boolean": "true", "object"
 def strict(credentials: Credentials) -> Client:
     """A strict client that is never used for I/O."""
     key = {credentials.public_key_id: credentials.public_key.public_key()}
-    return Client(credentials.mchid, credentials.serial, credentials.merchant_key, key, strict=True)
+    return Client(
+        credentials.mchid,
+        credentials.serial,
+        credentials.merchant_key,
+        key,
+        strict=True,
+        apiv2_key=credentials.apiv2_key,
+        merchant_cert=credentials.merchant_certificate,
+    )
 
 
 def documented_call(row: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -34,7 +43,9 @@ def documented_call(row: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str,
         values = {row["placeholders"][0]: endpoint.template.rsplit("/", 1)[1]}
     elif "" in endpoint.segments:  # {empty}: the path ends in '/'
         template, values = endpoint.path, {}
-    options: dict[str, Any] = {"query": {q.name: sample(q.schema, q.name) for q in endpoint.query}}
+    # APIv2's signature fields are the client's to add (its APIv2 signer), never the caller's.
+    query = {q.name: sample(q.schema, q.name) for q in endpoint.query if q.name not in V2_SIGNATURE_FIELDS}
+    options: dict[str, Any] = {"query": query}
     if endpoint.api == "v3" and endpoint.body is not None and endpoint.content_type == "application/json":
         options["json"] = sample(endpoint.body)
     return template, values, options

@@ -21,6 +21,7 @@ from ._errors import (
     TemplateError,
     TransportError,
     WechatpayError,
+    XmlError,
 )
 from ._keys.keyring import KeyRing, PlatformKey
 from ._keys.loading import load_private_key, load_public_key
@@ -62,6 +63,19 @@ if TYPE_CHECKING:
     from ._notifications.webhooks import AsgiWebhook, WebhookEndpoint, asgi_app, handler_for
     from ._stack.retry import RetryPolicy
     from ._stack.signing_pool import ProcessPoolSigner
+    from ._v2.notifications import (
+        ApiV2KeyHolder,
+        V2Notification,
+        V2NotificationParser,
+        V2WebhookEndpoint,
+        parse_v2_notification,
+        v2_asgi_app,
+        v2_handler_for,
+    )
+    from ._v2.signing import ApiV2Signer
+    from ._v2.tls import MerchantCertificate
+    from ._v2.verification import ApiV2Verifier
+    from ._v2.xml import XmlDict
 
 # Features load on first use, so that `import wechatpay_chain` costs little more than its
 # dependencies: each of these names imports its module when first read.
@@ -82,6 +96,19 @@ _FEATURES = {
     "_notifications.seen_ids": ["MemorySeenIds", "SeenIds"],
     "_stack.signing_pool": ["ProcessPoolSigner"],
     "_notifications.webhooks": ["AsgiWebhook", "WebhookEndpoint", "asgi_app", "handler_for"],
+    "_v2.notifications": [
+        "ApiV2KeyHolder",
+        "V2Notification",
+        "V2NotificationParser",
+        "V2WebhookEndpoint",
+        "parse_v2_notification",
+        "v2_asgi_app",
+        "v2_handler_for",
+    ],
+    "_v2.signing": ["ApiV2Signer"],
+    "_v2.tls": ["MerchantCertificate"],
+    "_v2.verification": ["ApiV2Verifier"],
+    "_v2.xml": ["XmlDict"],
 }
 _LAZY = {name: module for module, names in _FEATURES.items() for name in names}
 
@@ -101,6 +128,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ApiError",
+    "ApiV2KeyHolder",
+    "ApiV2Signer",
+    "ApiV2Verifier",
     "AsgiWebhook",
     "BaseURL",
     "BillOptions",
@@ -127,6 +157,7 @@ __all__ = [
     "KeyLoadError",
     "KeyRing",
     "MemorySeenIds",
+    "MerchantCertificate",
     "Middleware",
     "MiddlewareStack",
     "Notification",
@@ -153,9 +184,14 @@ __all__ = [
     "TimeoutTypes",
     "TransportError",
     "UploadSource",
+    "V2Notification",
+    "V2NotificationParser",
+    "V2WebhookEndpoint",
     "Verifier",
     "WebhookEndpoint",
     "WechatpayError",
+    "XmlDict",
+    "XmlError",
     "__version__",
     "asgi_app",
     "authorization",
@@ -165,6 +201,9 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "parse_notification",
+    "parse_v2_notification",
     "signing_message",
+    "v2_asgi_app",
+    "v2_handler_for",
     "verification_message",
 ]

@@ -44,12 +44,16 @@ from ._types import (
 )
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from typing_extensions import Unpack
 
     from . import _typed
     from ._files.downloads import Downloaded, Opening
     from ._keys.certificates import CertificateRefresher
     from ._stack.retry import RetryPolicy
+    from ._v2.signing import ApiV2Signer
+    from ._v2.tls import CaInput, MerchantCertificate, MerchantCertInput
 
 UPLOAD_OPTIONS = frozenset({"filename", "meta", "content_type", "headers", "base_url", "timeout", "placeholders"})
 
@@ -66,6 +70,11 @@ class Client:
     certificate}`, or both (the switch between them; `prefer="public_key"|"certificate"` picks the one
     requests name, the public key by default). With `apiv3_key=` and no certificate, the platform
     certificates are downloaded on first need and refreshed every `refresh_interval` seconds.
+
+    APIv2 (`client.v2.pay.micropay.post(xml={…})`) signs with `apiv2_key=`; the calls that move money
+    out go over mutual TLS with `merchant_cert=` (apiclient_cert.pem with `private_key`, or the
+    apiclient_cert.p12 file and `merchant_cert_password=`). `ca_certs=` replaces the system's CAs
+    (an emulator's, a TLS-inspecting proxy's).
 
     Timeouts bound each attempt: by default 30 s in all, of which at most 5 s to connect.
     `timeout=` takes seconds (the total), a `Timeout` or an `aiohttp.ClientTimeout`, per client or
@@ -95,22 +104,31 @@ class Client:
         clock: Clock = time.time,
         nonce: Callable[[], str] = _hazmat.nonce,
         strict: bool = False,
+        # APIv2 and mutual TLS
+        apiv2_key: str | bytes | None = None,
+        merchant_cert: MerchantCertInput | None = None,
+        merchant_cert_password: str | bytes | None = None,
+        ca_certs: CaInput | None = None,
     ) -> None:
         self.mchid = _required(mchid, "mchid", "the merchant id (商户号)")
         self.serial = _required(serial, "serial", "the merchant API certificate serial (商户API证书序列号)").upper()
         self._private_key = _private_key(private_key, private_key_password, signer)
         self.apiv3_key = Secret.of(apiv3_key, name="apiv3_key", length=32)
+        self.apiv2_key = Secret.of(apiv2_key, name="apiv2_key", length=32)
         self.certificates = KeyRing(certs, prefer=prefer, clock=clock)
-        _check_keys(self.certificates, self.serial, self.apiv3_key)
+        _check_keys(self.certificates, self.serial, self.apiv3_key, self.apiv2_key)
         base = BaseURL.parse(base_url if base_url.endswith("/") else base_url + "/")
         self.base_url = str(base)
-        self._builder = RequestBuilder(base, headers, check=_strict_check() if strict else None)
+        self.merchant_cert, trust = self._tls(merchant_cert, merchant_cert_password, ca_certs)
+        certificate = self.merchant_cert.context if self.merchant_cert is not None else None
+        check = _strict_check() if strict else None
+        self._builder = RequestBuilder(base, headers, check=check, certificate=certificate)
         self._clock = clock
         self._session = session
         self._owns_session = session is None
         self._closed = False
         self.refresher = self._refresher(refresh_interval)
-        self.middleware = MiddlewareStack(Transport(self._get_session, Timeout.of(timeout)))
+        self.middleware = MiddlewareStack(Transport(self._get_session, Timeout.of(timeout), ssl=trust))
         self.middleware.append("logging", CallLogger())
         self.middleware.append(
             "signer",
@@ -125,6 +143,12 @@ class Client:
         )
         lookup = self.refresher.key_for if self.refresher is not None else self.certificates.lookup
         self.middleware.append("verifier", Verifier(lookup, clock=clock))
+        # APIv2's pair, loaded with the first client: a bare import of the package stays light.
+        from ._v2.signing import ApiV2Signer
+        from ._v2.verification import ApiV2Verifier
+
+        self.middleware.append("apiv2-signer", ApiV2Signer(self.mchid, self.apiv2_key))
+        self.middleware.append("apiv2-verifier", ApiV2Verifier(self.apiv2_key))
         if retry is not None:
             from ._stack.retry import RetryPolicy  # features load on first use: a bare import stays light
 
@@ -133,6 +157,22 @@ class Client:
             # Outside the signer, so that every attempt is signed afresh.
             self.middleware.insert_before("signer", "retry", retry)
         self._root = Chain(self)
+
+    def _tls(
+        self, cert: MerchantCertInput | None, password: str | bytes | None, ca_certs: CaInput | None
+    ) -> tuple[MerchantCertificate | None, SSLContext | bool]:
+        """The merchant certificate (None without one) and the transport's trust (True: the system's CAs)."""
+        if cert is None and ca_certs is None:
+            return None, True
+        from ._v2.tls import MerchantCertificate, trust_context  # loaded only by clients that use TLS options
+
+        trust = True if ca_certs is None else trust_context(ca_certs)
+        if cert is None:
+            return None, trust
+        holder = MerchantCertificate(
+            cert, private_key=self._private_key, password=password, mchid=self.mchid, ca_certs=ca_certs
+        )
+        return holder, trust
 
     def _refresher(self, interval: float) -> CertificateRefresher | None:
         if self.apiv3_key is None:
@@ -158,6 +198,11 @@ class Client:
     def signer(self) -> Signer:
         """The stack's current "signer": every signature the client makes goes through its `sign`."""
         return self.middleware["signer"]  # type: ignore[return-value]
+
+    @property
+    def apiv2_signer(self) -> ApiV2Signer:
+        """The stack's "apiv2-signer": it signs APIv2 calls with the APIv2 key (`signer` is the APIv3 one)."""
+        return self.middleware["apiv2-signer"]  # type: ignore[return-value]
 
     @property
     def verifier(self) -> Verifier:
@@ -232,13 +277,8 @@ class Client:
     async def send(
         self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]
     ) -> Response:
-        """Build, sign, send and verify one call; raises ApiError for a non-2xx answer."""
-        request = self.build_request(method, template, values, options)
-        if template.startswith("v2/"):
-            raise ConfigurationError(
-                f"{template!r} is an APIv2 (XML) endpoint; this version of wechatpay_chain speaks APIv3 only"
-            )
-        return await self.execute(request)
+        """Build, sign, send and verify one call; raises ApiError for a non-2xx answer (or an APIv2 FAIL)."""
+        return await self.execute(self.build_request(method, template, values, options))
 
     async def execute(self, request: Request) -> Response:
         """Send a built request through the stack; raises ApiError for a non-2xx answer."""
@@ -288,6 +328,8 @@ class Client:
 
         `filename` defaults to the path's name (required for bytes and streams); `meta` adds fields
         to the signed `meta` part. Example: `await client.upload("v3/merchant/media/upload", "logo.png")`.
+        APIv2 (`v2/secapi/mch/uploadmedia`): `meta` holds the form's fields (mch_id…); the file's
+        `media_hash` and the `sign` are added.
         """
         values = _placeholders(values, placeholders)
         check_reserved(template, values, UPLOAD_OPTIONS)
@@ -297,6 +339,18 @@ class Client:
         request = self.build_request(
             "POST", template, values, {"headers": headers, "base_url": base_url, "timeout": timeout}
         )
+        if request.api == "v2":
+            from ._v2.uploads import upload_media
+
+            return await upload_media(
+                self.execute,
+                self.apiv2_signer.sign,
+                request,
+                file,
+                filename=filename,
+                fields=meta,
+                content_type=content_type,
+            )
         return await _uploads.upload(
             self.execute, request, file, filename=filename, meta=meta, content_type=content_type
         )
@@ -307,7 +361,12 @@ class Client:
         `expected` is the announced hex digest (`hash_type` SHA1, SHA256, SM3 …); statements are
         checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
         (the digest is over the inflated bytes); decompress=False hands out the gzip bytes as sent.
+        An APIv2 bill (`v2/pay/downloadbill`, `v2/pay/downloadfundflow`) takes its fields as `xml=`.
         """
+        if source.startswith("v2/"):
+            from ._v2 import bills
+
+            return bills.open_download(self, source, **options)
         from ._files import downloads as _downloads
 
         return _downloads.open_download(self, source, **options)
@@ -404,17 +463,17 @@ def _private_key(
     return load_private_key(value, password=password)
 
 
-def _check_keys(ring: KeyRing, serial: str, apiv3_key: Secret | None) -> None:
+def _check_keys(ring: KeyRing, serial: str, apiv3_key: Secret | None, apiv2_key: Secret | None) -> None:
     if serial in ring:
         raise ConfigurationError(
             f"certs holds the merchant's own serial {serial!r}: certs is for WeChat Pay's "
             "platform certificates or public key (PUB_KEY_ID_…), not the merchant API certificate"
         )
-    if not len(ring) and apiv3_key is None:
+    if not len(ring) and apiv3_key is None and apiv2_key is None:
         raise ConfigurationError(
             "certs: give the WeChat Pay public key as certs={'PUB_KEY_ID_…': 'file:///path/pub_key.pem'} "
             "or the platform certificates as certs={'<serial>': 'file:///path/wechatpay_<serial>.pem'}, "
-            "or pass apiv3_key=… to have the platform certificates downloaded"
+            "or pass apiv3_key=… to have the platform certificates downloaded (an APIv2-only client: apiv2_key=…)"
         )
 
 

@@ -32,6 +32,11 @@ SEEN_IDS = 10_000  # notification ids the in-memory replay guard remembers
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
+# APIv2 XML: the most a parsed document may hold (answers and notifications are a few kB).
+XML_LIMIT = 1 << 20  # bytes
+XML_DEPTH = 8  # nested elements, the root included
+XML_ELEMENTS = 10_000
+
 
 def user_agent() -> str:
     """The `User-Agent` every request carries."""

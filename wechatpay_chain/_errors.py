@@ -117,24 +117,56 @@ class DuplicateNotificationError(NotificationError):
 
 
 class ApiError(WechatpayError):
-    """WeChat Pay answered with a non-2xx status."""
+    """WeChat Pay refused the call: a non-2xx status, or an APIv2 answer with `FAIL` in it.
 
-    def __init__(self, response: Answer, *, attempts: int = 1) -> None:
+    `code` and `message` are the error's (APIv3: the JSON `code` and `message`; APIv2: `err_code`
+    or `return_code`, and `err_code_des` or `return_msg`). An APIv2 error also keeps the answer's
+    fields in `fields`, and `err_code`, `err_code_des` and `return_msg` as WeChat Pay names them.
+    """
+
+    def __init__(self, response: Answer, *, attempts: int = 1, fields: Mapping[str, Any] | None = None) -> None:
         self.response = response
         self.attempts = attempts
         self.status = response.status
         self.request_id = response.request_id
-        payload = _error_payload(response.body)
-        self.code: str = str(payload.get("code") or "")
-        self.message: str = str(payload.get("message") or "")
-        self.detail: Any = payload.get("detail")
+        self.fields: Mapping[str, Any] | None = fields
+        if fields is None:
+            payload = _error_payload(response.body)
+            self.code: str = str(payload.get("code") or "")
+            self.message: str = str(payload.get("message") or "")
+            self.detail: Any = payload.get("detail")
+        else:
+            self.code = _text(fields, "err_code") or _text(fields, "error_code") or _text(fields, "return_code")
+            self.message = _text(fields, "err_code_des") or _text(fields, "return_msg")
+            self.detail = fields
+        self.err_code = _text(fields, "err_code")
+        self.err_code_des = _text(fields, "err_code_des")
+        self.return_msg = _text(fields, "return_msg")
         super().__init__(str(self))
 
     def __str__(self) -> str:
         code = self.code or "-"
         message = self.message or self.response.body[:200].decode("utf-8", "replace")
         tries = f"; {self.attempts} attempts" if self.attempts > 1 else ""
+        if self.fields is not None:
+            return f"APIv2 {code}: {message} (HTTP {self.status}{tries})"
         return f"HTTP {self.status} {code}: {message} (Request-ID: {self.request_id or '-'}{tries})"
+
+
+class XmlError(WechatpayError, ValueError):
+    """An XML document was refused: not XML, too large or deep, or carrying a DOCTYPE or entity declaration.
+
+    `check` names what failed: "syntax", "doctype", "entity", "size", "depth", "elements" or "json".
+    """
+
+    def __init__(self, message: str, *, check: str) -> None:
+        super().__init__(message)
+        self.check = check
+
+
+def _text(fields: Mapping[str, Any] | None, name: str) -> str:
+    value = fields.get(name) if fields is not None else None
+    return value if isinstance(value, str) else ""
 
 
 def _error_payload(body: bytes) -> dict[str, Any]:

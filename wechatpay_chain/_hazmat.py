@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = [
     "aead_decrypt",
     "aead_encrypt",
+    "apiv2_digest",
+    "ecb_decrypt",
+    "ecb_encrypt",
     "nonce",
     "oaep_decrypt",
     "oaep_encrypt",
@@ -90,3 +96,37 @@ def aead_decrypt(key: bytes, nonce: str, associated_data: str, ciphertext: str) 
         return AESGCM(key).decrypt(nonce.encode(), sealed, associated_data.encode())
     except (InvalidTag, binascii.Error) as exc:
         raise ValueError("AEAD_AES_256_GCM authentication failed") from exc
+
+
+# -- APIv2: the MD5 / HMAC-SHA256 signature, and AES-256-ECB for refund notifications ----------
+
+_V2_DIGESTS = ("MD5", "HMAC-SHA256")
+
+
+def apiv2_digest(sign_type: str, message: bytes, key: bytes) -> str:
+    """APIv2's `sign`: upper-case hex MD5 of `message&key=KEY`, or its HMAC-SHA256 keyed with KEY."""
+    signed = message + b"&key=" + key
+    if sign_type == "MD5":
+        return hashlib.md5(signed).hexdigest().upper()
+    if sign_type == "HMAC-SHA256":
+        return hmac.new(key, signed, hashlib.sha256).hexdigest().upper()
+    raise ValueError(f"sign_type is one of {_V2_DIGESTS}, got {sign_type!r}")
+
+
+def ecb_encrypt(key: bytes, plaintext: bytes) -> bytes:
+    """AES-ECB with PKCS#7 padding (APIv2 refund notifications; the emulator seals them with it)."""
+    pad = 16 - len(plaintext) % 16
+    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return encryptor.update(plaintext + bytes([pad]) * pad) + encryptor.finalize()
+
+
+def ecb_decrypt(key: bytes, ciphertext: bytes) -> bytes:
+    """Open AES-ECB with PKCS#7 padding; ValueError when the length or the padding is wrong (a wrong key)."""
+    if not ciphertext or len(ciphertext) % 16:
+        raise ValueError("the ciphertext is not a whole number of AES blocks")
+    decryptor = Cipher(algorithms.AES(key), modes.ECB()).decryptor()
+    padded = decryptor.update(ciphertext) + decryptor.finalize()
+    pad = padded[-1]
+    if not 1 <= pad <= 16 or padded[-pad:] != bytes([pad]) * pad:
+        raise ValueError("the PKCS#7 padding is wrong: the key does not open this ciphertext")
+    return padded[:-pad]

@@ -12,7 +12,11 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from ._config import BaseURL, Timeout
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from aiohttp.payload import Payload
+
+    from ._v2.xml import XmlDict
 
 
 @dataclass(slots=True, eq=False)
@@ -36,6 +40,12 @@ class Request:
     idempotent: bool | None = None  # may it be repeated after it reached the server? None: only a GET
     attempt: int = 1  # which attempt this is (a RetryPolicy sends copies numbered 2, 3, …)
     extensions: dict[str, Any] = field(default_factory=dict)  # free room for your own middlewares
+    ssl: SSLContext | None = field(default=None, repr=False)  # its own TLS context: the merchant certificate
+
+    @property
+    def api(self) -> str:
+        """The call's API: "v2" for a `v2/…` template (XML, signed in its body), else "v3"."""
+        return "v2" if self.template.startswith("v2/") else "v3"
 
     @property
     def target(self) -> str:
@@ -96,6 +106,12 @@ class Response:
     def text(self) -> str:
         """The body decoded as UTF-8."""
         return self.body.decode("utf-8", "replace")
+
+    def xml(self) -> XmlDict:
+        """An APIv2 answer's fields (`XmlDict`: `.json(name)` reads a field that holds JSON); XmlError if not XML."""
+        from ._v2.xml import loads  # the XML reader loads with the first APIv2 answer
+
+        return loads(self.body)
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {self.request.method} {self.request.target}>"

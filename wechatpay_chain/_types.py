@@ -94,6 +94,7 @@ class DownloadOptions(TypedDict, total=False):
     timeout: TimeoutTypes | None
     chunk_size: int
     placeholders: Mapping[str, PlaceholderValue] | None  # the template's placeholder values
+    xml: Mapping[str, Any] | None  # an APIv2 bill's fields (v2/pay/downloadbill, v2/pay/downloadfundflow)
 
 
 class BillOptions(TypedDict, total=False):

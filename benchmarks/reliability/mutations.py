@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -65,8 +66,12 @@ def mutated_headers(headers: dict[str, str]) -> st.SearchStrategy[dict[str, str]
 
 
 def secret_fragments(credentials: Credentials, width: int = 24) -> list[str]:
-    """Pieces of every secret of `credentials` as they could show in text: key base64 and numbers, the APIv3 key."""
-    texts: list[str] = [credentials.apiv3_key]
+    """Pieces of every secret of `credentials` as they could show in text: key base64 and numbers, the API keys.
+
+    The APIv2 key's MD5 (the key of refund notifications) counts as the key itself.
+    """
+    apiv2_aes_key = hashlib.md5(credentials.apiv2_key.encode()).hexdigest()
+    texts: list[str] = [credentials.apiv3_key, credentials.apiv2_key, apiv2_aes_key]
     for key in (credentials.merchant_key, credentials.public_key, *(p.key for p in credentials.platform)):
         for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
             der = key.private_bytes(serialization.Encoding.DER, fmt, serialization.NoEncryption())

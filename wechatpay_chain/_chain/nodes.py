@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 _CAPITAL = re.compile(r"[A-Z]")
 
-CALL_OPTIONS = frozenset({"json", "query", "body", "headers", "base_url", "timeout", "idempotent"})
+CALL_OPTIONS = frozenset(
+    {"json", "query", "body", "headers", "base_url", "timeout", "idempotent", "xml", "security", "nonceless"}
+)
 """The keyword arguments of a verb that are options, not placeholder values."""
 
 
@@ -72,11 +74,17 @@ class Verb(Protocol):
         base_url: str | None = None,
         timeout: TimeoutTypes | None = None,
         idempotent: bool | None = None,
+        xml: Mapping[str, Any] | None = None,
+        security: bool | None = None,
+        nonceless: bool | None = None,
         placeholders: Mapping[str, PlaceholderValue] | None = None,
         **values: PlaceholderValue,
     ) -> Coroutine[Any, Any, Response]:
         """Fill the placeholders, then build, sign, send and verify the call.
 
+        APIv2 (`v2/…`): `xml=` holds the fields (the client adds nonce_str and sign),
+        `security=True` sends the call with the merchant certificate (the calls that need it always
+        are), `nonceless=` overrides whether a nonce_str is added.
         A placeholder named like an option (`{json}`, `{query}`, …) takes its value from
         `placeholders={"json": …}`; any other placeholder can be given either way.
         """

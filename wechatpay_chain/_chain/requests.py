@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from multidict import CIMultiDict
@@ -14,6 +14,9 @@ from .._keys.sensitive import Encrypted
 from .._models import Request
 from .nodes import CALL_OPTIONS
 from .template import Template, encode_query, encode_target, is_absolute, parse
+
+if TYPE_CHECKING:
+    from ssl import SSLContext
 
 OPTION_NAMES = CALL_OPTIONS | {"placeholders"}
 V2_PREFIX = "v2/"  # APIv2 templates are spelled with it; their paths go on the wire without it
@@ -26,12 +29,18 @@ class RequestBuilder:
     """Builds requests for one base URL and one set of default headers."""
 
     def __init__(
-        self, base_url: BaseURL, headers: Mapping[str, str] | None = None, *, check: CallCheck | None = None
+        self,
+        base_url: BaseURL,
+        headers: Mapping[str, str] | None = None,
+        *,
+        check: CallCheck | None = None,
+        certificate: Callable[[], SSLContext] | None = None,
     ) -> None:
         self.base_url = base_url
         self.check = check  # strict mode's check (`_catalogue.strict`), or None
         self.headers: CIMultiDict[str] = CIMultiDict({"Accept": "application/json", "User-Agent": user_agent()})
         self.headers.update(headers or {})
+        self.certificate = certificate  # the merchant certificate's TLS context, for the calls that need it
 
     def build(self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]) -> Request:
         """The request a call makes; TemplateError or ConfigurationError on any slip.
@@ -39,6 +48,7 @@ class RequestBuilder:
         `template` may also be an absolute URL WeChat Pay handed out (a `download_url`): it is sent as
         given, and signed over exactly that target.
         """
+        apiv2 = False
         if is_absolute(template):
             base, path, inline = self._absolute(template, values)
         else:
@@ -49,11 +59,15 @@ class RequestBuilder:
                 self.check(method, parsed, values, options)
             path, inline = parsed.expand(values), parsed.query
             if path.startswith(V2_PREFIX):
-                path = path[len(V2_PREFIX) :]
+                path, apiv2 = path[len(V2_PREFIX) :], True
             base_url = options.get("base_url")
             base = self.base_url if base_url is None else BaseURL.parse(base_url)
         headers = self.headers.copy()
-        body, sealed_with = encode_body(method, template, options.get("json"), options.get("body"), headers)
+        query, xml = self._apiv2(method, path, options, headers) if apiv2 else (options.get("query"), None)
+        if xml is None and options.get("xml") is not None:
+            raise ConfigurationError(f"{method} {template}: xml= is for APIv2 calls (templates starting with v2/)")
+        body_option = options.get("body") if xml is None else xml
+        body, sealed_with = encode_body(method, template, options.get("json"), body_option, headers)
         extra = options.get("headers")
         if extra:
             headers.update(extra)
@@ -64,13 +78,37 @@ class RequestBuilder:
             method=method,
             base=base,
             path=path,
-            query=encode_query(inline, options.get("query")),
+            query=encode_query(inline, query),
             template=template,
             headers=headers,
             body=body,
             timeout=None if timeout is None else Timeout.of(timeout),
             idempotent=options.get("idempotent"),
+            ssl=self._tls(f"{method} {template}", path, apiv2, options.get("security")),
         )
+
+    def _apiv2(
+        self, method: str, path: str, options: Mapping[str, Any], headers: CIMultiDict[str]
+    ) -> tuple[Any, bytes | None]:
+        from .._v2.requests import encode_call  # loaded with the first APIv2 call
+
+        return encode_call(method, path, options, headers, where=f"{method} v2/{path}")
+
+    def _tls(self, where: str, path: str, apiv2: bool, security: object) -> SSLContext | None:
+        """The merchant certificate's context for a call that needs it; ConfigurationError when there is none."""
+        if not apiv2 and not security:
+            return None
+        from .._v2.requests import needs_certificate
+
+        if not needs_certificate(path if apiv2 else "", security, where):
+            return None
+        if self.certificate is None:
+            raise ConfigurationError(
+                f"{where} goes over mutual TLS with the merchant API certificate: create the client with "
+                "Client(..., merchant_cert='file:///path/apiclient_cert.pem') (with its private_key), or "
+                "merchant_cert='file:///path/apiclient_cert.p12', merchant_cert_password=…"
+            )
+        return self.certificate()
 
     def _absolute(self, url: str, values: Mapping[str, object]) -> tuple[BaseURL, str, str]:
         """(base, path, query) of an absolute URL, below the client's base URL when it starts with it."""

@@ -20,6 +20,7 @@ from .._client import Client
 from .._notifications.parser import Notification
 from ..testing import Emulator
 from ..testing._time import BEIJING
+from ._demo_v2 import walk_apiv2
 from ._inbox import Inbox
 
 if TYPE_CHECKING:
@@ -410,6 +411,7 @@ async def tour(out: TextIO, *, emulator_factory: Callable[[], Emulator] = Emulat
             account.say(STYLES_LEGEND)
             try:
                 await Tour(emulator, client, inbox, account, notify_timeout=notify_timeout).walk()
+                await walk_apiv2(account, emulator, notify_timeout=notify_timeout)
             except Stopped:
                 account.say(f"\nStopped after {account.steps} good steps: the one marked {account.bad} misbehaved.")
                 return 1

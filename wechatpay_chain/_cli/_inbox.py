@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from .._client import Client
-from .._notifications.parser import Notification
 from .._notifications.webhooks import handler_for
 
 PATH = "/wechatpay/notify"
+Adapter = Callable[[Client, Callable[[Any], Awaitable[None]]], Callable[[web.Request], Awaitable[web.Response]]]
+"""An aiohttp adapter: `handler_for` (APIv3 notifications) or `v2_handler_for` (APIv2's)."""
 
 
 class Inbox:
     """Receives notifications at `url`, verified and decrypted with the client's keys."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, adapter: Adapter = handler_for) -> None:
         self.client = client
-        self.received: list[Notification] = []
+        self.adapter = adapter
+        self.received: list[Any] = []  # Notification, or V2Notification
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -27,7 +31,7 @@ class Inbox:
     async def start(self) -> Inbox:
         """Listen on a free port of 127.0.0.1."""
         app = web.Application()
-        app.router.add_post(PATH, handler_for(self.client, self._keep))
+        app.router.add_post(PATH, self.adapter(self.client, self._keep))
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -48,16 +52,16 @@ class Inbox:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def _keep(self, notification: Notification) -> None:
+    async def _keep(self, notification: Any) -> None:
         async with self._arrived:
             self.received.append(notification)
             self._arrived.notify_all()
 
-    async def wait(self, event_type: str, count: int = 1, *, timeout: float = 5.0) -> list[Notification]:
+    async def wait(self, event_type: str, count: int = 1, *, timeout: float = 5.0) -> list[Any]:
         """The first `count` notifications of `event_type`; TimeoutError naming what did arrive."""
 
         def enough() -> bool:
-            return sum(n.event_type == event_type for n in self.received) >= count
+            return sum(1 for n in self.received if n.event_type == event_type) >= count
 
         try:
             async with self._arrived:

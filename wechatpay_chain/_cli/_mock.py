@@ -24,8 +24,12 @@ example:
   (sign with private_key_file, verify with public_key_file or platform_cert_file).
   Play the user, the insurer and the clock over unsigned JSON (GET controls_url lists them):
   $ curl -X POST http://127.0.0.1:8000/_emulator/insurance/insurer-confirm -d '{"out_order_no": "PB1"}'
-  Stop with Ctrl-C. The printed apiv3_key is a throwaway key the emulator generated (kept in
-  --keys DIR when given), never a real merchant's key.
+  Stop with Ctrl-C. The printed apiv3_key and apiv2_key are throwaway keys the emulator generated
+  (kept in --keys DIR when given), never a real merchant's keys.
+
+  APIv2 calls that need the merchant certificate (refunds, red packets, transfers) need --tls:
+  base_url is then https, served with a certificate of the emulator's CA (ca_file, to trust), and
+  the client presents merchant_cert_file with private_key_file.
 """
 
 # The fields printed at start, in this order: what any SDK needs to talk to the emulator, then
@@ -35,11 +39,14 @@ FIELDS = (
     "mchid",
     "serial",
     "private_key_file",
+    "merchant_cert_file",
     "apiv3_key",
+    "apiv2_key",
     "platform_serial",
     "platform_cert_file",
     "public_key_id",
     "public_key_file",
+    "ca_file",
     "controls_url",
 )
 
@@ -64,6 +71,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         help="keep the keys in DIR, reusing them on the next run (default: a temporary directory removed at exit)",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with the emulator's CA (ca_file) and ask for the merchant certificate (APIv2 refunds…)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -72,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         keys = args.keys or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wechatpay-emulator-")))
         try:
-            asyncio.run(serve(args.host, args.port, keys))
+            asyncio.run(serve(args.host, args.port, keys, tls=args.tls))
         except CannotStart as exc:
             print(f"wechatpay-chain mock: {exc}", file=sys.stderr)
             return 1
@@ -85,10 +97,10 @@ class CannotStart(Exception):
     """The emulator cannot start; the message says what to fix."""
 
 
-async def serve(host: str, port: int, keys: Path) -> None:
+async def serve(host: str, port: int, keys: Path, *, tls: bool = False) -> None:
     """Start the emulator, announce it on stdout, and serve until SIGINT/SIGTERM."""
     try:
-        emulator = Emulator(host=host, port=port, keys_dir=keys)
+        emulator = Emulator(host=host, port=port, keys_dir=keys, tls=tls)
     except (OSError, ValueError, KeyError) as exc:
         raise CannotStart(f"cannot use the keys in {keys} ({exc}); give an empty or emulator-made --keys DIR") from None
     try:
@@ -112,6 +124,7 @@ def announcement(emulator: Emulator, keys: Path) -> dict[str, Any]:
         "mchid": credentials.mchid,
         "serial": credentials.serial,
         "apiv3_key": credentials.apiv3_key,
+        "apiv2_key": credentials.apiv2_key,
         "platform_serial": credentials.platform_serial,
         "public_key_id": credentials.public_key_id,
         "controls_url": emulator.base_url + PREFIX.lstrip("/"),

@@ -223,6 +223,7 @@ DOWNLOAD_OPTIONS = frozenset(
         "timeout",
         "chunk_size",
         "placeholders",
+        "xml",
     }
 )
 
@@ -241,14 +242,18 @@ def open_download(
     headers: Headers | None = None,
     timeout: TimeoutTypes | None = None,
     chunk_size: int = CHUNK_SIZE,
+    xml: Mapping[str, Any] | None = None,
 ) -> Opening:
     """Open an unsigned download (a `download_url`, or a template with its `placeholders`): `async with … as s`.
 
     `expected` is the announced hex digest (`hash_type` SHA1, SHA256, SM3 …); statements are
     checked against their `Wechatpay-Statement-Sha1` header. gzip=True inflates the content
     (the digest is over the inflated bytes); decompress=False hands out the gzip bytes as sent.
+    `xml=` is for the APIv2 bills, which `Client.open_download` opens with `_v2.bills`.
     """
     _hasher(hash_type)  # an unknown algorithm fails here, before I/O
+    if xml is not None:
+        raise ConfigurationError(f"xml= is for the APIv2 bills (v2/pay/downloadbill, …), not {source!r}")
     request = _request(sender, source, placeholders or {}, query, headers, timeout)
     options = {"gzip": gzip, "decompress": decompress, "progress": progress, "chunk_size": chunk_size}
     return Opening(lambda: _open(sender, request, hash_type, expected, options))
@@ -348,6 +353,11 @@ def _request(
             "fapiao files, images); call it with .get()"
         )
     return replace(request, stream=True)
+
+
+def check_hash_type(hash_type: str) -> None:
+    """ConfigurationError, before any I/O, for a digest this Python does not have."""
+    _hasher(hash_type)
 
 
 def _hasher(hash_type: str) -> Any:

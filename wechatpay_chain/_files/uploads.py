@@ -55,7 +55,7 @@ async def upload(
     to the signed `meta` part.
     """
     name = check_upload(file, filename, meta)
-    async with _opened(file) as (payload, sha256):
+    async with opened(file) as (payload, sha256):
         signed = media_meta(name, sha256, meta)
         form = multipart(signed, payload, name, content_type)
         headers = request.headers.copy()
@@ -111,16 +111,16 @@ def _check_meta(meta: Mapping[str, Any] | None) -> None:
 
 
 @asynccontextmanager
-async def _opened(file: UploadSource) -> AsyncIterator[tuple[Payload, str]]:
-    """The file part's payload and the file's hex sha256, with any file handle closed afterwards."""
+async def opened(file: UploadSource, algorithm: str = "sha256") -> AsyncIterator[tuple[Payload, str]]:
+    """The file part's payload and the file's hex digest (sha256, or APIv2's md5), any file handle closed after."""
     if isinstance(file, (bytes, bytearray, memoryview)):
         data = bytes(file)
-        yield BytesPayload(data), hashlib.sha256(data).hexdigest()
+        yield BytesPayload(data), hashlib.new(algorithm, data).hexdigest()
         return
     if isinstance(file, (str, os.PathLike)):
-        handle, digest = await asyncio.to_thread(_open_hashed, Path(file))
+        handle, digest = await asyncio.to_thread(_open_hashed, Path(file), algorithm)
     else:
-        spooled, digest = await _spool(file)
+        spooled, digest = await _spool(file, algorithm)
         if isinstance(spooled, bytes):
             yield BytesPayload(spooled), digest
             return
@@ -131,14 +131,14 @@ async def _opened(file: UploadSource) -> AsyncIterator[tuple[Payload, str]]:
         await asyncio.to_thread(handle.close)
 
 
-def _open_hashed(path: Path) -> tuple[IO[bytes], str]:
-    """An open handle on `path` at offset 0 and its sha256, read in chunks (never whole)."""
+def _open_hashed(path: Path, algorithm: str) -> tuple[IO[bytes], str]:
+    """An open handle on `path` at offset 0 and its digest, read in chunks (never whole)."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise ConfigurationError(f"cannot read the file to upload {str(path)!r}: {exc.strerror}") from None
     try:
-        digest = hashlib.sha256()
+        digest = hashlib.new(algorithm)
         while chunk := handle.read(_READ_SIZE):
             digest.update(chunk)
         handle.seek(0)
@@ -148,9 +148,9 @@ def _open_hashed(path: Path) -> tuple[IO[bytes], str]:
     return handle, digest.hexdigest()
 
 
-async def _spool(stream: AsyncIterable[bytes]) -> tuple[bytes | IO[bytes], str]:
+async def _spool(stream: AsyncIterable[bytes], algorithm: str) -> tuple[bytes | IO[bytes], str]:
     """Hash a stream while keeping it: in memory while small, in a temporary file beyond SPOOL_LIMIT."""
-    digest = hashlib.sha256()
+    digest = hashlib.new(algorithm)
     buffer = bytearray()
     spill: IO[bytes] | None = None
     try:

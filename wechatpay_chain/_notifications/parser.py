@@ -14,12 +14,12 @@ from typing import Any, Protocol
 import orjson
 from multidict import CIMultiDict
 
-from .._errors import ConfigurationError, DuplicateNotificationError, NotificationError, SignatureError
+from .._errors import ConfigurationError, NotificationError, SignatureError
 from .._keys.resource import ResourceError, open_resource
 from .._secret import Secret
 from .._types import HeadersInput
 from .events import Event, event_for
-from .seen_ids import MemorySeenIds, SeenIds
+from .seen_ids import ReplayGuard, SeenIds, store
 
 
 class Verifies(Protocol):
@@ -79,8 +79,8 @@ class NotificationParser:
             )
         self.client = client
         self._key = key
-        self.seen_ids: SeenIds | None = _store(seen_ids)
-        self._in_flight: set[str] = set()
+        self.seen_ids: SeenIds | None = store(seen_ids)
+        self._guard = ReplayGuard(self.seen_ids)
 
     async def parse(self, headers: HeadersInput, body: bytes) -> Notification:
         """Verify the signed raw `body`, then decrypt its resource; raises NotificationError naming the check."""
@@ -117,23 +117,8 @@ class NotificationParser:
         Raises DuplicateNotificationError when the id was processed already (acknowledge it) and
         NotificationError (status 503) while another delivery of the same id is in progress.
         """
-        notification_id = notification.id
-        if notification_id in self._in_flight:
-            raise NotificationError(
-                f"notification {notification_id!r} is being processed by another delivery",
-                check="in-flight",
-                status=503,
-                notification_id=notification_id,
-            )
-        self._in_flight.add(notification_id)
-        try:
-            if self.seen_ids is not None and await self.seen_ids.seen(notification_id):
-                raise DuplicateNotificationError(notification_id, notification.event_type)
+        async with self._guard.once(notification.id, notification.event_type):
             yield notification
-            if self.seen_ids is not None:
-                await self.seen_ids.add(notification_id)
-        finally:
-            self._in_flight.discard(notification_id)
 
     def _decrypt(self, notification_id: str, resource: Mapping[str, Any]) -> dict[str, Any]:
         try:
@@ -156,16 +141,6 @@ class NotificationParser:
 async def parse_notification(client: KeyHolder, headers: HeadersInput, body: bytes) -> Notification:
     """Verify and decrypt one notification with `client`'s keys (no replay protection)."""
     return await NotificationParser(client, seen_ids=False).parse(headers, body)
-
-
-def _store(seen_ids: SeenIds | bool) -> SeenIds | None:
-    if seen_ids is True:
-        return MemorySeenIds()
-    if seen_ids is False:
-        return None
-    if not isinstance(seen_ids, SeenIds):
-        raise ConfigurationError("seen_ids must be True, False or an object with async seen(id) and add(id)")
-    return seen_ids
 
 
 def raw_body(body: object) -> bytes:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Protocol, runtime_checkable
 
 from .._config import SEEN_IDS
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, DuplicateNotificationError, NotificationError
 
 
 @runtime_checkable
@@ -47,3 +49,44 @@ class MemorySeenIds:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+class ReplayGuard:
+    """Runs a block once per notification id: the id is recorded in `seen_ids` only when the block succeeds."""
+
+    def __init__(self, seen_ids: SeenIds | None) -> None:
+        self.seen_ids = seen_ids
+        self._in_flight: set[str] = set()
+
+    @asynccontextmanager
+    async def once(self, notification_id: str, event_type: str) -> AsyncIterator[None]:
+        """Raises DuplicateNotificationError when the id was processed already (acknowledge it) and
+        NotificationError (status 503) while another delivery of the same id is in progress.
+        """
+        if notification_id in self._in_flight:
+            raise NotificationError(
+                f"notification {notification_id!r} is being processed by another delivery",
+                check="in-flight",
+                status=503,
+                notification_id=notification_id,
+            )
+        self._in_flight.add(notification_id)
+        try:
+            if self.seen_ids is not None and await self.seen_ids.seen(notification_id):
+                raise DuplicateNotificationError(notification_id, event_type)
+            yield
+            if self.seen_ids is not None:
+                await self.seen_ids.add(notification_id)
+        finally:
+            self._in_flight.discard(notification_id)
+
+
+def store(seen_ids: SeenIds | bool) -> SeenIds | None:
+    """The store `seen_ids=` asks for: True the in-memory default, False none, or the caller's own."""
+    if seen_ids is True:
+        return MemorySeenIds()
+    if seen_ids is False:
+        return None
+    if not isinstance(seen_ids, SeenIds):
+        raise ConfigurationError("seen_ids must be True, False or an object with async seen(id) and add(id)")
+    return seen_ids

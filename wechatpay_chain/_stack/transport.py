@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
+from ssl import SSLContext
 
 import aiohttp
 from yarl import URL
@@ -49,9 +50,12 @@ class _Stream:
 class Transport:
     """Sends requests through an aiohttp session, turning failures into `TransportError`."""
 
-    def __init__(self, session: Callable[[], aiohttp.ClientSession], timeout: Timeout) -> None:
+    def __init__(
+        self, session: Callable[[], aiohttp.ClientSession], timeout: Timeout, *, ssl: SSLContext | bool = True
+    ) -> None:
         self._session = session
         self.timeout = timeout
+        self.ssl = ssl  # True: the system's CAs; a context: the CAs the client was told to trust
         self._queue = _Queue()
 
     async def __call__(self, request: Request) -> Response:
@@ -80,6 +84,7 @@ class Transport:
                 headers=request.headers,
                 timeout=budget,
                 allow_redirects=False,
+                ssl=self.ssl if request.ssl is None else request.ssl,  # a request's own: the merchant certificate
             )
             if request.stream and 200 <= answer.status < 300:
                 return Response(answer.status, answer.headers, b"", request, stream=_Stream(answer))

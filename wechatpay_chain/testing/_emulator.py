@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.payload import Payload
 
 from .._client import Client
+from ._apiv2 import ApiV2
 from ._apiv3 import JSON_TYPE, ApiV3
 from ._clock import Clock
 from ._controls import PREFIX, Control, Controls
@@ -29,6 +30,7 @@ from ._families.catalogue import SchemaAnswers
 from ._families.certificates import Certificates
 from ._families.files import Files
 from ._families.insurance import Insurance
+from ._families.payments_v2 import PaymentsV2
 from ._faults import EVERY_PATH, Fault, Faults
 from ._http import Answer, Incoming, Refusal, error, no_such_endpoint, path_segments
 from ._ids import Ids
@@ -42,7 +44,11 @@ Fallback = Callable[[Incoming], Awaitable[Answer | None]]
 
 
 class Emulator:
-    """The emulated WeChat Pay APIv3 server: `async with Emulator() as emu: client = emu.client()`."""
+    """The emulated WeChat Pay server (APIv3, and APIv2): `async with Emulator() as emu: client = emu.client()`.
+
+    `tls=True` serves HTTPS with the emulator's own CA (`credentials.ca_pem`) and asks clients for
+    the merchant certificate, which the APIv2 calls that need it must present.
+    """
 
     def __init__(
         self,
@@ -57,8 +63,10 @@ class Emulator:
         notify_timeout: float = 5.0,
         allow_remote_notify: bool = False,
         received_limit: int = 10_000,
+        tls: bool = False,
     ) -> None:
         self.host = host
+        self.tls = tls
         self.port = port
         self.credentials = credentials or _credentials_from(keys_dir)
         self.public_key_only = public_key_only
@@ -70,6 +78,7 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._clients: list[Client] = []
         self.apiv3 = ApiV3(self)  # the protocol of every route that names no other
+        self.apiv2 = ApiV2(self)  # the protocol of the paths outside v3/ (APIv2's, without their v2/)
         self.webhooks = Webhooks(
             apiv3_key=lambda: self.credentials.apiv3_key,
             signing_key=lambda: self.apiv3.signing_key(self.apiv3.notify_serial),
@@ -83,6 +92,9 @@ class Emulator:
         self.insurance = Insurance(clock=self.now, notify=notify, mchid=self.credentials.mchid, ids=self.ids)
         self.certificates = Certificates(self)
         self.files = Files(lambda: self.base_url, self.credentials.mchid)  # media uploads, bills: emu.files
+        self.payments_v2 = PaymentsV2(
+            wire=self.apiv2, clock=self.now, ids=self.ids, credentials=lambda: self.credentials, post=self.webhooks.post
+        )
         self.router = Router()
         self.controls = Controls(
             (
@@ -94,7 +106,7 @@ class Emulator:
                 *self.webhooks.controls(),
             )
         )
-        for family in (self.insurance, self.certificates, self.files):
+        for family in (self.insurance, self.certificates, self.files, self.payments_v2):
             self.add_family(family)
         # Every other catalogued endpoint, answered from its schema after all routes and fallbacks.
         self.catalogue = SchemaAnswers()
@@ -132,7 +144,12 @@ class Emulator:
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        context = None
+        if self.tls:
+            from ._tls import server_context
+
+            context = server_context(self.credentials, self.host)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=context)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         return self
@@ -155,8 +172,8 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        """The URL clients use in place of `https://api.mch.weixin.qq.com/`."""
-        return f"http://{self.host}:{self.port}/"
+        """The URL clients use in place of `https://api.mch.weixin.qq.com/` (https with `tls=True`)."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/"
 
     # -- what clients need ----------------------------------------------------------------
 
@@ -170,7 +187,12 @@ class Emulator:
         return out
 
     def client(self, **overrides: Any) -> Client:
-        """A ready `Client` pointed at this emulator; keyword arguments override its settings."""
+        """A ready `Client` pointed at this emulator; keyword arguments override its settings.
+
+        It has the APIv2 key and the merchant certificate, and with `tls=True` trusts the emulator's
+        CA (`emu.client(merchant_cert=None)` gives one without the certificate, as does one whose
+        `private_key=None` signs elsewhere: the certificate goes with the merchant's key).
+        """
         creds = self.credentials
         settings: dict[str, Any] = {
             "mchid": creds.mchid,
@@ -179,8 +201,13 @@ class Emulator:
             "certs": self.certs(),
             "apiv3_key": creds.apiv3_key,
             "base_url": self.base_url,
+            "apiv2_key": creds.apiv2_key,
+            "merchant_cert": creds.merchant_certificate,
+            "ca_certs": creds.ca_pem if self.tls else None,  # HTTPS: the emulator's CA, not the system's
         }
         settings.update(overrides)
+        if settings.get("private_key") is None and "merchant_cert" not in overrides:
+            settings["merchant_cert"] = None
         client = Client(**settings)
         self._clients.append(client)
         return client
@@ -208,7 +235,8 @@ class Emulator:
     ) -> None:
         """Answer `method template` with a fixed JSON body, an Answer, or a function of the request.
 
-        A stub comes before every other route, the latest stub first.
+        A stub comes before every other route, the latest stub first. An APIv2 template (`v2/…`)
+        is served on the APIv2 wire: a mapping is answered as signed XML.
         """
         if callable(answer):
             respond = answer
@@ -218,7 +246,10 @@ class Emulator:
             def respond(incoming: Incoming) -> Answer:
                 return fixed
 
-        self.router.add(Route(method, template, lambda incoming, params: respond(incoming)), first=True)
+        wire = None
+        if template.startswith("v2/"):
+            template, wire = template[len("v2/") :], self.apiv2
+        self.router.add(Route(method, template, lambda incoming, params: respond(incoming), wire=wire), first=True)
 
     def fault(self, kind: str, template: str = EVERY_PATH, *, times: int | None = None, **params: Any) -> None:
         """Inject a fault for the paths matching `template` (default: every path).
@@ -273,8 +304,17 @@ class Emulator:
             return await self._control(request, body)
         self.received.append(Received(request.method, request.raw_path, request.headers, body))
         raw_path = request.raw_path.partition("?")[0]
+        peer = request.transport.get_extra_info("peercert") if request.transport is not None else None
         incoming = Incoming(
-            request.method, request.raw_path, raw_path, path_segments(raw_path), request.query, request.headers, body
+            request.method,
+            request.raw_path,
+            raw_path,
+            path_segments(raw_path),
+            request.query,
+            request.headers,
+            body,
+            tls=request.secure,
+            client_certificate=peer or None,
         )
         faults = self._faults.take(incoming.segments)
         if "delay" in faults:
@@ -286,7 +326,7 @@ class Emulator:
         found = self.router.match(incoming.method, incoming.segments)
         generic = self.catalogue.match(incoming.method, incoming.segments) if found is None else None
         route = found or generic
-        wire = route[0].wire if route is not None and route[0].wire is not None else self.apiv3
+        wire = route[0].wire if route is not None and route[0].wire is not None else self._wire_for(incoming)
         answer = await self._answer(incoming, found, wire, faults, generic)
         response = self._respond(incoming, answer, wire, faults)
         if "truncate" in faults and response.body:
@@ -321,6 +361,10 @@ class Emulator:
         if generic is not None:  # a catalogued endpoint no route or fallback answered
             return await call(generic[0], generic[1], incoming)
         return no_such_endpoint(incoming).answer()
+
+    def _wire_for(self, incoming: Incoming) -> Wire:
+        """APIv3 for paths under v3/ (hk/v3/, global/v3/…), APIv2 for the others (no route named one)."""
+        return self.apiv3 if "v3" in incoming.segments[:2] else self.apiv2
 
     def _respond(self, incoming: Incoming, answer: Answer, wire: Wire, faults: Mapping[str, Fault]) -> web.Response:
         sealed, body = wire.seal(incoming, answer, {kind: fault.params for kind, fault in faults.items()})

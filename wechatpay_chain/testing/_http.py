@@ -28,6 +28,8 @@ class Incoming:
     query: MultiMapping[str]
     headers: CIMultiDictProxy[str]
     body: bytes
+    tls: bool = False  # whether it came over HTTPS
+    client_certificate: Mapping[str, Any] | None = None  # the verified client certificate (getpeercert())
 
     @classmethod
     def of(cls, method: str, target: str, body: bytes = b"", headers: Mapping[str, str] | None = None) -> Incoming:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,8 @@ GRANTED_SCHEDULE = (15, 15, 30, 180, 1800, 1800, 1800, 1800, 3600)
 _GRANTED_FAMILY = "INSURANCE_POLICY_MANAGEMENT."
 
 SigningKey = Callable[[], tuple[str, RSAPrivateKey]]
+Acknowledged = Callable[[bytes], str | None]
+"""Judges a 2xx reply's body: None when it acknowledges the notification, else why not (APIv2's `return_code`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +48,8 @@ class Delivery:
 
     @property
     def delivered(self) -> bool:
-        """Whether the receiver acknowledged with a 2xx status."""
-        return self.status is not None and 200 <= self.status < 300
+        """Whether the receiver acknowledged it: a 2xx status (and, for APIv2, a SUCCESS answer)."""
+        return self.status is not None and 200 <= self.status < 300 and self.error is None
 
     def as_json(self) -> dict[str, Any]:
         """The attempt as JSON-ready data (for the HTTP controls)."""
@@ -137,10 +139,22 @@ class Webhooks:
             now=self._now(),
             notification_id=notification_id,
         )
-        task = asyncio.get_running_loop().create_task(self._deliver(notification_id, notice, headers, body))
+        self._start(self._deliver(notification_id, notice, headers, body))
+        return notification_id
+
+    def post(self, notice: Notice, headers: Mapping[str, str], body: bytes, acknowledged: Acknowledged) -> str:
+        """Deliver a notification built by its sender (APIv2: XML signed in its body), on the same schedule.
+
+        Every attempt sends the same bytes; `acknowledged` judges the receiver's 2xx reply.
+        """
+        notification_id = str(uuid.uuid4())
+        self._start(self._deliver(notification_id, notice, dict(headers), body, acknowledged))
+        return notification_id
+
+    def _start(self, delivery: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(delivery)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return notification_id
 
     @property
     def pending(self) -> int:
@@ -219,7 +233,14 @@ class Webhooks:
         async with changed:
             changed.notify_all()
 
-    async def _deliver(self, notification_id: str, notice: Notice, headers: dict[str, str], body: bytes) -> None:
+    async def _deliver(
+        self,
+        notification_id: str,
+        notice: Notice,
+        headers: dict[str, str],
+        body: bytes,
+        acknowledged: Acknowledged | None = None,
+    ) -> None:
         url = notice.notify_url
         refused = refusal(url, allow_remote=self.allow_remote)
         if refused is not None:
@@ -229,8 +250,11 @@ class Webhooks:
         for attempt in range(1, len(delays) + 2):
             if attempt > 1:
                 await asyncio.sleep(delays[attempt - 2] * self.backoff)
-                headers = self._resign(headers, body)  # a fresh timestamp, or the receiver's clock check fails
-            status, error = await self._post(url, headers, body)
+                if acknowledged is None:  # APIv3: a fresh timestamp, or the receiver's clock check fails
+                    headers = self._resign(headers, body)
+            status, error, reply = await self._post(url, headers, body)
+            if error is None and acknowledged is not None:
+                error = acknowledged(reply)
             final = error is None or attempt == len(delays) + 1
             await self._record(self._attempt(notification_id, notice, attempt, status, error, final, body))
             if error is None:
@@ -240,19 +264,19 @@ class Webhooks:
         serial, key = self._signing_key()
         return {**headers, **sign_answer(key, serial, body, int(self._now()))}
 
-    async def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> tuple[int | None, str | None]:
+    async def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> tuple[int | None, str | None, bytes]:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         try:
             # No redirects: a loopback receiver must not bounce a notification off to the internet.
             async with self._session.post(url, data=body, headers=headers, allow_redirects=False) as reply:
-                await reply.read()
+                answer = await reply.read()
                 status = reply.status
         except asyncio.TimeoutError:
-            return None, f"no answer within {self.timeout} s"
+            return None, f"no answer within {self.timeout} s", b""
         except aiohttp.ClientError as exc:
-            return None, f"{type(exc).__name__}: {exc}"
-        return status, None if 200 <= status < 300 else f"the receiver answered HTTP {status}"
+            return None, f"{type(exc).__name__}: {exc}", b""
+        return status, None if 200 <= status < 300 else f"the receiver answered HTTP {status}", answer
 
     def _attempt(
         self,
