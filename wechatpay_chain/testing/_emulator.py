@@ -31,6 +31,8 @@ from ._families.insurance import Insurance
 from ._faults import EVERY_PATH, Fault, Faults
 from ._http import Answer, Incoming, Refusal, error, no_such_endpoint, path_segments
 from ._ids import Ids
+from ._key_modes import DEFAULT_KEY_MODE, KeyMode, has_certificates, has_public_key
+from ._key_modes import key_mode as key_mode_of
 from ._received import Received, log_controls
 from ._routing import Params, Route, Router, call
 from ._webhooks import Delivery, Webhooks
@@ -41,7 +43,12 @@ Fallback = Callable[[Incoming], Awaitable[Answer | None]]
 
 
 class Emulator:
-    """The emulated WeChat Pay APIv3 server: `async with Emulator() as emu: client = emu.client()`."""
+    """The emulated WeChat Pay APIv3 server: `async with Emulator() as emu: client = emu.client()`.
+
+    `key_mode` is which keys WeChat Pay has for the merchant: "public-key" (the default, what a
+    merchant gets today), "certificate" (platform certificates only) or "transition" (both; the
+    request's `Wechatpay-Serial` picks). `emu.client()` is configured to match.
+    """
 
     def __init__(
         self,
@@ -50,7 +57,7 @@ class Emulator:
         port: int = 0,
         credentials: Credentials | None = None,
         keys_dir: str | Path | None = None,
-        public_key_only: bool = False,
+        key_mode: KeyMode = DEFAULT_KEY_MODE,
         clock: Callable[[], float] = time.time,
         notify_backoff: float = 1.0,
         notify_timeout: float = 5.0,
@@ -60,7 +67,7 @@ class Emulator:
         self.host = host
         self.port = port
         self.credentials = credentials or _credentials_from(keys_dir)
-        self.public_key_only = public_key_only
+        self.key_mode: KeyMode = key_mode_of(key_mode)
         self.clock = Clock(clock)
         # Bounded, so a long-running `mock` server does not grow without end.
         self.received: deque[Received] = deque(maxlen=received_limit)
@@ -158,10 +165,12 @@ class Emulator:
     # -- what clients need ----------------------------------------------------------------
 
     def certs(self) -> dict[str, Any]:
-        """The `certs` map a client needs: the public key, and the certificates unless public-key-only."""
+        """The `certs` map a client of this key mode needs: the public key, the certificates, or both."""
         creds = self.credentials
-        out: dict[str, Any] = {creds.public_key_id: creds.public_key.public_key()}
-        if not self.public_key_only:
+        out: dict[str, Any] = {}
+        if has_public_key(self.key_mode):
+            out[creds.public_key_id] = creds.public_key.public_key()
+        if has_certificates(self.key_mode):
             for platform in creds.platform:
                 out[platform.serial] = platform.certificate
         return out
@@ -253,9 +262,10 @@ class Emulator:
             "base_url": self.base_url,
             "mchid": creds.mchid,
             "serial": creds.serial,
-            "platform_serials": [p.serial for p in creds.platform],
-            "public_key_id": creds.public_key_id,
-            "public_key_only": self.public_key_only,
+            # Only the keys the merchant has in this key mode.
+            "platform_serials": [p.serial for p in creds.platform] if has_certificates(self.key_mode) else [],
+            "public_key_id": creds.public_key_id if has_public_key(self.key_mode) else None,
+            "key_mode": self.key_mode,
             "now": self.now(),
             "clock_offset": self.clock_offset,
             "pending_notifications": self.webhooks.pending,
