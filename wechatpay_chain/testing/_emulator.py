@@ -25,16 +25,19 @@ from ._clock import Clock
 from ._controls import PREFIX, Control, Controls
 from ._credentials import Credentials
 from ._families import Family
-from ._families.certificates import Certificates
+from ._families.certificates import Certificates, decrypt_sensitive
 from ._families.files import Files
 from ._families.insurance import Insurance
+from ._families.payments import Payments
 from ._faults import EVERY_PATH, Fault, Faults
 from ._http import Answer, Incoming, Refusal, error, no_such_endpoint, path_segments
 from ._ids import Ids
 from ._key_modes import DEFAULT_KEY_MODE, KeyMode, has_certificates, has_public_key
 from ._key_modes import key_mode as key_mode_of
+from ._notices import notice_for
 from ._received import Received, log_controls
 from ._routing import Params, Route, Router, call
+from ._validation import obj, text
 from ._webhooks import Delivery, Webhooks
 from ._wire import Wire
 
@@ -87,8 +90,18 @@ class Emulator:
         self.ids = Ids()  # one sequence for the ids every family hands out
         notify = self.webhooks.send
         self.insurance = Insurance(clock=self.now, notify=notify, mchid=self.credentials.mchid, ids=self.ids)
+        self.payments = Payments(
+            clock=self.now,
+            notify=notify,
+            mchid=self.credentials.mchid,
+            ids=self.ids,
+            merchant_key=lambda: self.credentials.merchant_key.public_key(),  # what the payer's WeChat checks
+            decrypt=lambda serial, text: decrypt_sensitive(self.credentials, serial, text, key_mode=self.key_mode),
+        )
+        self.clock.on_change(self.payments.clock_moved)  # refunds due after `advance` settle at once
         self.certificates = Certificates(self)
-        self.files = Files(lambda: self.base_url, self.credentials.mchid)  # media uploads, bills: emu.files
+        # Media uploads and bills (emu.files); trade bills list the day's payments and refunds.
+        self.files = Files(lambda: self.base_url, self.credentials.mchid, self.payments.trade_rows)
         self.router = Router()
         self.controls = Controls(
             (
@@ -98,9 +111,22 @@ class Emulator:
                 *self._faults.controls(),
                 *log_controls(self.received),
                 *self.webhooks.controls(),
+                Control(
+                    "POST",
+                    "notify",
+                    self._notified,
+                    (
+                        text("url", req=True),
+                        text("event_type", req=True),
+                        obj("resource", req=True),
+                        text("summary"),
+                        text("original_type"),
+                    ),
+                    doc="send any notification, signed and encrypted as WeChat Pay sends it; returns its id",
+                ),
             )
         )
-        for family in (self.insurance, self.certificates, self.files):
+        for family in (self.insurance, self.payments, self.certificates, self.files):
             self.add_family(family)
 
     # -- lifetime -------------------------------------------------------------------------
@@ -143,6 +169,7 @@ class Emulator:
 
     async def close(self) -> None:
         """Cancel pending notifications, close the clients made by `client()` and stop the server."""
+        self.payments.close()
         await self.webhooks.close()
         for client in self._clients:
             await client.close()
@@ -246,6 +273,35 @@ class Emulator:
     def rotate_certificate(self) -> str:
         """Issue a new platform certificate that signs from now on; returns its serial."""
         return self.certificates.rotate()
+
+    def notify(
+        self,
+        url: str,
+        event_type: str,
+        resource: Mapping[str, Any],
+        *,
+        summary: str | None = None,
+        original_type: str | None = None,
+    ) -> str:
+        """Send a notification of any kind to `url` now, as WeChat Pay would; returns its id.
+
+        The `resource` is encrypted with the APIv3 key, the envelope signed with the key of the
+        key mode, and the delivery retried on WeChat Pay's schedule (see `deliveries` and
+        `wait_delivered`). `summary` and `original_type` (also the AEAD associated data) default to
+        what WeChat Pay sends for the event type: `TRANSACTION.SUCCESS` -> 支付成功, `transaction`.
+        """
+        return self.webhooks.send(notice_for(url, event_type, resource, summary=summary, original_type=original_type))
+
+    def _notified(
+        self,
+        url: str,
+        event_type: str,
+        resource: Mapping[str, Any],
+        summary: str | None = None,
+        original_type: str | None = None,
+    ) -> dict[str, str]:
+        notification_id = self.notify(url, event_type, resource, summary=summary, original_type=original_type)
+        return {"notification_id": notification_id}
 
     @property
     def deliveries(self) -> list[Delivery]:
