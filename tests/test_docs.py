@@ -76,6 +76,7 @@ TOPICS = (
     "files",
     "emulator",
     "testing",
+    "payments",
     "reliability",
     "performance",
     "cli",
