@@ -41,11 +41,30 @@ class Steps(Protocol):
 class Tour(Protocol):
     """What the section needs of the demo's tour: the emulator, the merchant's client, inbox and account."""
 
-    emu: Emulator
-    client: Client
-    inbox: Inbox
-    account: Steps
-    notify_timeout: float
+    @property
+    def emu(self) -> Emulator:
+        """The in-process emulator."""
+        ...
+
+    @property
+    def client(self) -> Client:
+        """The merchant's client."""
+        ...
+
+    @property
+    def inbox(self) -> Inbox:
+        """The merchant's notification endpoint."""
+        ...
+
+    @property
+    def account(self) -> Steps:
+        """The printed account."""
+        ...
+
+    @property
+    def notify_timeout(self) -> float:
+        """How long to wait for each expected notification."""
+        ...
 
 
 class Unexpected(Exception):
