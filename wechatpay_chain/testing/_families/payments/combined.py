@@ -8,51 +8,35 @@ through `v3/refund/domestic/refunds` by its `out_trade_no` (and `sub_mchid`).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from ..._http import Answer, Refusal
 from ..._replay import fingerprint
-from ..._routing import Route
 from ..._time import rfc3339
 from ..._validation import Call, param_error
-from ._ledger import TRADE_TYPES, CombinedOrder, Ledger, Order, not_found
+from ._endpoints import OrderEndpoints
+from ._ledger import TRADE_TYPES, CombinedOrder, Order, not_found
 from ._specs import (
     COMBINE_NO_MIN,
     COMBINED_CLOSE,
     COMBINED_ORDERS,
     ORDER_NO_MIN,
-    PATH,
     check_future,
     check_one_of,
     check_shortest,
     check_signer,
 )
 
-_BASE = "v3/combine-transactions"
-KIND = "combined"
 
-
-class CombinedOrders:
+class CombinedOrders(OrderEndpoints[CombinedOrder]):
     """The combined payment endpoints, and what the user does to those orders (`pay`, `fail`)."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        ledger.views[KIND] = self.view
-
-    def routes(self) -> list[Route]:
-        """Place (five channels), query (by combined id or number) and close combined orders."""
-        route = partial(self.ledger.route, path=PATH)
-        places = [
-            route("POST", f"{_BASE}/{channel}", partial(self._place, channel=channel), body=specs)
-            for channel, specs in COMBINED_ORDERS.items()
-        ]
-        return [
-            *places,
-            route("GET", _BASE + "/id/{combine_transaction_id}", self._by_id),
-            route("GET", _BASE + "/out-trade-no/{combine_out_trade_no}", self._by_number),
-            route("POST", _BASE + "/out-trade-no/{combine_out_trade_no}/close", self._close, body=COMBINED_CLOSE),
-        ]
+    kind = "combined"
+    base = "v3/combine-transactions"
+    channels = COMBINED_ORDERS
+    close_body = COMBINED_CLOSE
+    id_name = "combine_transaction_id"
+    number_name = "combine_out_trade_no"
 
     # -- the user -------------------------------------------------------------------------------
 
@@ -139,7 +123,7 @@ class CombinedOrders:
                 raise Refusal(403, "OUT_TRADE_NO_USED", f"商户订单号重复: {entry['out_trade_no']} is used already")
             combined.sub_orders.append(
                 Order(
-                    kind=KIND,
+                    kind=self.kind,
                     owner=sub_owner,
                     out_trade_no=entry["out_trade_no"],
                     trade_type=combined.trade_type,

@@ -20,7 +20,7 @@ from ...._hazmat import rsa_verify
 from ...._payparams import APP_PACKAGE, app_message, jsapi_message
 from ..._controls import Control
 from ..._http import Refusal
-from ..._validation import integer, number, obj, param_error, text
+from ..._validation import FieldSpec, integer, number, obj, param_error, text
 from ._ledger import PREPAY_SECONDS, CombinedOrder, Ledger, Payable
 from .combined import CombinedOrders
 from .orders import DirectOrders
@@ -129,77 +129,51 @@ def payment_controls(
     set_refund_delay: Callable[..., Any],
     set_balance: Callable[..., Any],
 ) -> tuple[Control, ...]:
-    """The HTTP controls of the payments family (the same functions as `emu.payments.*`)."""
+    """The HTTP controls of the payments family (the same functions as `emu.payments.*`), all POST."""
     payer = (text("openid", max_len=128), text("bank_type", max_len=32))
-    return (
-        Control(
-            "POST",
-            "payments/pay",
-            orders.pay,
-            (text("out_trade_no", req=True), *payer),
-            doc="the user pays a direct order: SUCCESS + TRANSACTION.SUCCESS",
-        ),
-        Control(
-            "POST",
-            "payments/pay-with",
+    bank = payer[1:]
+    order, sub = text("out_trade_no", req=True), text("sub_mchid")
+    combined_order = text("combine_out_trade_no", req=True)
+    table: tuple[tuple[str, Callable[..., Any], tuple[FieldSpec, ...], str], ...] = (
+        ("pay", orders.pay, (order, *payer), "the user pays a direct order: SUCCESS + TRANSACTION.SUCCESS"),
+        (
+            "pay-with",
             client.pay_with,
             (obj("params", req=True), *payer),
-            doc="the user's WeChat takes JSAPI or APP parameters, checks their signature, and pays",
+            "the user's WeChat checks JSAPI or APP parameters and pays",
         ),
-        Control(
-            "POST",
-            "payments/fail",
-            orders.fail,
-            (text("out_trade_no", req=True), payer[1]),
-            doc="the user's payment of a direct order fails: PAYERROR",
-        ),
-        Control(
-            "POST",
-            "payments/partner/pay",
+        ("fail", orders.fail, (order, *bank), "the user's payment of a direct order fails: PAYERROR"),
+        (
+            "partner/pay",
             partner.pay,
-            (text("out_trade_no", req=True), text("sub_mchid"), *payer),
-            doc="the user pays a sub-merchant's order (openid: the sp_openid)",
+            (order, sub, *payer),
+            "the user pays a sub-merchant's order (openid: the sp_openid)",
         ),
-        Control(
-            "POST",
-            "payments/partner/fail",
-            partner.fail,
-            (text("out_trade_no", req=True), text("sub_mchid"), payer[1]),
-            doc="the user's payment of a sub-merchant's order fails: PAYERROR",
-        ),
-        Control(
-            "POST",
-            "payments/combined/pay",
+        ("partner/fail", partner.fail, (order, sub, *bank), "the user's payment of a sub-merchant's order fails"),
+        (
+            "combined/pay",
             combined.pay,
-            (text("combine_out_trade_no", req=True), *payer),
-            doc="the user pays every sub-order of a combined order: one TRANSACTION.SUCCESS",
+            (combined_order, *payer),
+            "the user pays every sub-order: one TRANSACTION.SUCCESS",
         ),
-        Control(
-            "POST",
-            "payments/combined/fail",
-            combined.fail,
-            (text("combine_out_trade_no", req=True), payer[1]),
-            doc="the user's payment of a combined order fails: every sub-order PAYERROR",
-        ),
-        Control(
-            "POST",
-            "payments/settle-refund",
+        ("combined/fail", combined.fail, (combined_order, *bank), "the payment of a combined order fails: PAYERROR"),
+        (
+            "settle-refund",
             refunds.settle_refund,
-            (text("out_refund_no", req=True), text("status", enum=ENDS), text("sub_mchid")),
-            doc="WeChat Pay ends a PROCESSING refund: SUCCESS (default), ABNORMAL or CLOSED, notified",
+            (text("out_refund_no", req=True), text("status", enum=ENDS), sub),
+            "WeChat Pay ends a PROCESSING refund: SUCCESS (default), ABNORMAL or CLOSED, notified",
         ),
-        Control(
-            "POST",
-            "payments/set-refund-delay",
+        (
+            "set-refund-delay",
             set_refund_delay,
             (number("seconds", minimum=0),),
-            doc="refunds applied from now on succeed by themselves after this many seconds; null: never",
+            "refunds applied from now on succeed by themselves after this many seconds; null: never",
         ),
-        Control(
-            "POST",
-            "payments/set-balance",
+        (
+            "set-balance",
             set_balance,
-            (integer("amount", minimum=0), text("sub_mchid")),
-            doc="the funds available for refunds (cents; a refund beyond them is 403 NOT_ENOUGH); null: no limit",
+            (integer("amount", minimum=0), sub),
+            "the funds available for refunds (cents; beyond them 403 NOT_ENOUGH); null: no limit",
         ),
     )
+    return tuple(Control("POST", f"payments/{path}", run, params, doc=doc) for path, run, params, doc in table)

@@ -8,40 +8,24 @@ other content is `403 OUT_TRADE_NO_USED`.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from ..._http import Answer
 from ..._replay import fingerprint
-from ..._routing import Route
 from ..._validation import Call
-from ._ledger import TRADE_TYPES, Ledger, Order, not_found, order_view
-from ._specs import DIRECT_ORDERS, MCHID_QUERY, ORDER_NO_MIN, PATH, check_future, check_shortest, check_signer
-
-_BASE = "v3/pay/transactions"
-KIND = "direct"
+from ._endpoints import OrderEndpoints
+from ._ledger import TRADE_TYPES, Order, not_found, order_view
+from ._specs import DIRECT_ORDERS, MCHID_QUERY, ORDER_NO_MIN, check_future, check_shortest, check_signer
 
 
-class DirectOrders:
+class DirectOrders(OrderEndpoints[Order]):
     """The direct merchant's order endpoints, and what the user does to its orders (`pay`, `fail`)."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        ledger.views[KIND] = self.view
-
-    def routes(self) -> list[Route]:
-        """Place (four channels), query (by transaction id or number) and close orders."""
-        route = partial(self.ledger.route, path=PATH)
-        places = [
-            route("POST", f"{_BASE}/{channel}", partial(self._place, channel=channel), body=specs)
-            for channel, specs in DIRECT_ORDERS.items()
-        ]
-        return [
-            *places,
-            route("GET", _BASE + "/id/{transaction_id}", self._by_id, query=MCHID_QUERY),
-            route("GET", _BASE + "/out-trade-no/{out_trade_no}", self._by_number, query=MCHID_QUERY),
-            route("POST", _BASE + "/out-trade-no/{out_trade_no}/close", self._close, body=MCHID_QUERY),
-        ]
+    kind = "direct"
+    base = "v3/pay/transactions"
+    channels = DIRECT_ORDERS
+    query = MCHID_QUERY
+    close_body = MCHID_QUERY
 
     # -- the user -------------------------------------------------------------------------------
 
@@ -57,7 +41,7 @@ class DirectOrders:
         """The merchant's order with this number; 404 ORDER_NOT_EXIST."""
         self.ledger.tick()
         order = self.ledger.orders.get(((self.ledger.mchid, ""), out_trade_no))
-        if order is None or order.kind != KIND:
+        if order is None or order.kind != self.kind:
             raise not_found(f"order {out_trade_no}")
         return order
 
@@ -80,7 +64,7 @@ class DirectOrders:
         if order is None:
             payer = request.get("payer", {})
             order = Order(
-                kind=KIND,
+                kind=self.kind,
                 owner=owner,
                 out_trade_no=request["out_trade_no"],
                 trade_type=TRADE_TYPES[channel],
@@ -98,7 +82,7 @@ class DirectOrders:
     def _by_id(self, call: Call) -> Answer:
         check_signer(call.query["mchid"], self.ledger.mchid, "mchid", "query")
         order = self.ledger.by_transaction_id.get(call.path["transaction_id"])
-        if order is None or order.kind != KIND:
+        if order is None or order.kind != self.kind:
             raise not_found(f"transaction {call.path['transaction_id']}")
         return Answer(200, self.view(order))
 

@@ -8,49 +8,32 @@ call. JSAPI and mini-program orders name their payer by `sp_openid` (under `sp_a
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from ..._http import Answer
 from ..._replay import fingerprint
-from ..._routing import Route
 from ..._validation import Call, param_error
-from ._ledger import TRADE_TYPES, Ledger, Order, not_found, order_view
+from ._endpoints import OrderEndpoints
+from ._ledger import TRADE_TYPES, Order, not_found, order_view
 from ._specs import (
     ORDER_NO_MIN,
     PARTNER_ORDERS,
     PARTNER_QUERY,
-    PATH,
     check_future,
     check_one_of,
     check_shortest,
     check_signer,
 )
 
-_BASE = "v3/pay/partner/transactions"
-KIND = "partner"
 
-
-class PartnerOrders:
+class PartnerOrders(OrderEndpoints[Order]):
     """The partner order endpoints, and what the user does to those orders (`pay`, `fail`)."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        ledger.views[KIND] = self.view
-
-    def routes(self) -> list[Route]:
-        """Place (five channels), query (by transaction id or number) and close orders."""
-        route = partial(self.ledger.route, path=PATH)
-        places = [
-            route("POST", f"{_BASE}/{channel}", partial(self._place, channel=channel), body=specs)
-            for channel, specs in PARTNER_ORDERS.items()
-        ]
-        return [
-            *places,
-            route("GET", _BASE + "/id/{transaction_id}", self._by_id, query=PARTNER_QUERY),
-            route("GET", _BASE + "/out-trade-no/{out_trade_no}", self._by_number, query=PARTNER_QUERY),
-            route("POST", _BASE + "/out-trade-no/{out_trade_no}/close", self._close, body=PARTNER_QUERY),
-        ]
+    kind = "partner"
+    base = "v3/pay/partner/transactions"
+    channels = PARTNER_ORDERS
+    query = PARTNER_QUERY
+    close_body = PARTNER_QUERY
 
     # -- the user -------------------------------------------------------------------------------
 
@@ -71,7 +54,7 @@ class PartnerOrders:
         found = [
             order
             for (owner, number), order in self.ledger.orders.items()
-            if number == out_trade_no and order.kind == KIND and sub_mchid in (None, owner[1])
+            if number == out_trade_no and order.kind == self.kind and sub_mchid in (None, owner[1])
         ]
         if not found:
             raise not_found(f"order {out_trade_no}" + (f" of sub_mchid {sub_mchid}" if sub_mchid else ""))
@@ -107,7 +90,7 @@ class PartnerOrders:
         order = self.ledger.replayed(self.ledger.orders.get((owner, request["out_trade_no"])), print_)
         if order is None:
             order = Order(
-                kind=KIND,
+                kind=self.kind,
                 owner=owner,
                 out_trade_no=request["out_trade_no"],
                 trade_type=TRADE_TYPES[channel],
@@ -131,7 +114,7 @@ class PartnerOrders:
     def _by_id(self, call: Call) -> Answer:
         sub_mchid = self._owned(call, "query")
         order = self.ledger.by_transaction_id.get(call.path["transaction_id"])
-        if order is None or order.kind != KIND or order.owner[1] != sub_mchid:
+        if order is None or order.kind != self.kind or order.owner[1] != sub_mchid:
             raise not_found(f"transaction {call.path['transaction_id']} of sub_mchid {sub_mchid}")
         return Answer(200, self.view(order))
 
