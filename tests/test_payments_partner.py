@@ -9,6 +9,7 @@ from shop import SP_APPID, SUB_APPID, SUB_MCHID, partner_order, refund, shop
 
 from wechatpay_chain import ApiError, Client, CombinedTransactionEvent, RefundEvent, TransactionEvent
 from wechatpay_chain.testing import Emulator, Refusal
+from wechatpay_chain.testing._time import rfc3339
 
 NOWHERE = "https://merchant.test/notify"
 COMBINE_APPID = "wxd678efh567hg6787"
@@ -196,3 +197,39 @@ async def test_combined_refusals(client: Client) -> None:
     assert (error.status, error.code) == (403, "OUT_TRADE_NO_USED")
     error = await refused(combine.outTradeNo._combine_out_trade_no_.get(combine_out_trade_no="C404404"))
     assert (error.status, error.code) == (404, "ORDER_NOT_EXIST")
+
+
+async def test_a_partner_number_reused_with_other_content_and_a_paid_order_closed(
+    emulator: Emulator, client: Client
+) -> None:
+    orders = client.v3.pay.partner.transactions
+    body = partner_order(client.mchid, "P400050", NOWHERE)
+    first = (await orders.jsapi.post(json=body)).json()
+    assert (await orders.jsapi.post(json=body)).json() == first  # the same request: the same session
+    error = await refused(orders.jsapi.post(json={**body, "description": "other goods"}))
+    assert (error.status, error.code) == (403, "OUT_TRADE_NO_USED")
+    emulator.payments.partner.pay("P400050")
+    close = orders.outTradeNo._out_trade_no_.close
+    error = await refused(close.post(out_trade_no="P400050", json={"sp_mchid": client.mchid, "sub_mchid": SUB_MCHID}))
+    assert (error.status, error.code) == (400, "ORDERPAID")
+    with pytest.raises(Refusal) as again:
+        emulator.payments.partner.fail("P400050", sub_mchid=SUB_MCHID)
+    assert again.value.code == "ORDERPAID"
+
+
+async def test_a_combined_order_paid_cannot_close_and_one_unpaid_expires(emulator: Emulator, client: Client) -> None:
+    combine = client.v3.combineTransactions
+    close = combine.outTradeNo._combine_out_trade_no_.close
+    await combine.jsapi.post(json=combined_order(client.mchid, "C500030", NOWHERE))
+    emulator.payments.combined.pay("C500030")
+    mine = {"combine_appid": COMBINE_APPID, "sub_orders": [{"mchid": client.mchid, "out_trade_no": "C500030A"}]}
+    error = await refused(close.post(combine_out_trade_no="C500030", json=mine))
+    assert (error.status, error.code) == (400, "ORDERPAID")
+    other_app = {**mine, "combine_appid": "wx0000000000000000"}
+    error = await refused(close.post(combine_out_trade_no="C500030", json=other_app))
+    assert (error.status, error.code) == (400, "INVALID_REQUEST")
+    expiring = {**combined_order(client.mchid, "C500031", NOWHERE), "time_expire": rfc3339(emulator.now() + 60)}
+    await combine.jsapi.post(json=expiring)
+    emulator.advance(60)
+    order = (await combine.outTradeNo._combine_out_trade_no_.get(combine_out_trade_no="C500031")).json()
+    assert [s["trade_state"] for s in order["sub_orders"]] == ["CLOSED", "CLOSED"]
