@@ -26,7 +26,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 BLOCK_TIMEOUT = 120.0  # seconds one block (or one shell command) may take; only stops a hang
 MARKER = re.compile(r"^<!--\s*docs:\s*([a-z-]+)\s*-->$")
-MARKERS = frozenset({"real-credentials", "continue", "quickstart"})
+MARKERS = frozenset({"real-credentials", "continue", "quickstart", "certificate-mode"})
 FENCE = re.compile(r"^```(\S*)\s*$")
 INDENTED_FENCE = re.compile(r"^\s+```")
 ELLIPSIS = "…"
@@ -121,15 +121,20 @@ def python_groups(found: list[Block]) -> Iterator[list[Block]]:
 # -- the emulator every block runs against --------------------------------------------------
 
 
-def fresh_emulator(credentials: Credentials) -> Emulator:
-    """An emulator with the session's keys (a copy, so a certificate rotation stays in one block)."""
-    return Emulator(credentials=dataclasses.replace(credentials, platform=list(credentials.platform)))
+def fresh_emulator(credentials: Credentials, block: Block | None = None) -> Emulator:
+    """An emulator with the session's keys (a copy, so a certificate rotation stays in one block).
+
+    Its key mode is the default (public-key) unless the block is marked `certificate-mode`.
+    """
+    certificates = block is not None and block.marker == "certificate-mode"
+    copy = dataclasses.replace(credentials, platform=list(credentials.platform))
+    return Emulator(credentials=copy, key_mode="certificate" if certificates else "public-key")
 
 
 def run_python(group: list[Block], credentials: Credentials, workdir: Path) -> None:
     """Run a python block and its `continue` blocks in one namespace, with `emu`, `wxpay` and `client`."""
     loop = asyncio.new_event_loop()
-    emulator = fresh_emulator(credentials)
+    emulator = fresh_emulator(credentials, group[0])
     previous = Path.cwd()
     os.chdir(workdir)
     try:
@@ -285,7 +290,7 @@ def check_shell(block: Block, credentials: Credentials, workdir: Path) -> None:
         raise AssertionError(f"{block.where}: a block that starts a server holds that one command only")
 
     async def session() -> None:
-        async with fresh_emulator(credentials) as emulator:
+        async with fresh_emulator(credentials, block) as emulator:
             env = shell_env(emulator, workdir / "merchant-keys")
             work = workdir / "work"
             work.mkdir()

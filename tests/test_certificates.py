@@ -18,6 +18,8 @@ from wechatpay_chain.testing._credentials import cert_pem
 from wechatpay_chain.testing._families.certificates import certificate_item, certificate_list
 
 PING = "v3/ping"
+# A merchant in transition has both kinds of key: the certificate downloads and the switch are tested here.
+pytestmark = pytest.mark.wechatpay_emulator(key_mode="transition")
 
 
 def refresher(client: Client) -> CertificateRefresher:
@@ -274,7 +276,7 @@ async def test_a_listed_serial_that_does_not_match_its_certificate_is_refused(pi
 
 @pytest.fixture
 async def pk_only(credentials: Credentials) -> Any:
-    async with Emulator(credentials=credentials, public_key_only=True) as emu:
+    async with Emulator(credentials=credentials, key_mode="public-key") as emu:
         emu.stub("GET", PING, {"pong": True})
         yield emu
 
@@ -335,7 +337,7 @@ async def test_transition_answers_verify_with_whichever_key_signed(ping: Emulato
 async def test_switch_from_certificates_to_the_public_key(ping: Emulator, bare: Client) -> None:
     await bare["v3/ping"].get()  # certificate mode, downloaded
     creds = ping.credentials
-    ping.public_key_only = True  # WeChat Pay now signs with the public key
+    ping.key_mode = "public-key"  # WeChat Pay now signs with the public key
     with pytest.raises(SignatureError) as caught:
         await bare["v3/ping"].get()
     assert caught.value.check == "serial" and creds.public_key_id in str(caught.value)
@@ -362,7 +364,7 @@ async def test_switch_from_the_public_key_to_certificates(ping: Emulator) -> Non
 
 async def test_each_client_has_its_own_store(ping: Emulator, credentials: Credentials) -> None:
     other = Credentials.generate("1900000110")
-    async with Emulator(credentials=other) as second:
+    async with Emulator(credentials=other, key_mode="transition") as second:
         second.stub("GET", PING, {"pong": 2})
         one, two = ping.client(certs=None), second.client(certs=None)
         assert (await one["v3/ping"].get()).json() == {"pong": True}

@@ -16,6 +16,8 @@ from wechatpay_chain.testing import Answer, Credentials, Emulator, Incoming
 from wechatpay_chain.testing._credentials import cert_pem
 
 ROOT = Path(__file__).resolve().parents[1]
+# The commands download certificates and verify with either key: the merchant here has both.
+pytestmark = pytest.mark.wechatpay_emulator(key_mode="transition")
 
 
 @dataclass
@@ -111,7 +113,7 @@ async def test_download_from_the_environment(emulator: Emulator, files: dict[str
 async def test_download_for_a_public_key_only_merchant(
     credentials: Credentials, files: dict[str, str], tmp_path: Path
 ) -> None:
-    async with Emulator(credentials=credentials, public_key_only=True) as emu:
+    async with Emulator(credentials=credentials, key_mode="public-key") as emu:
         run = await cli("certificates", "download", *flags(emu, files), "--output", str(tmp_path / "c"))
     assert run.code == 2
     assert "RESOURCE_NOT_EXISTS" in run.err and "certs={'PUB_KEY_ID_" in run.err
@@ -171,7 +173,7 @@ async def test_call_with_flags_and_inline_json(emulator: Emulator, files: dict[s
 
 
 async def test_call_with_the_public_key_only(credentials: Credentials, files: dict[str, str]) -> None:
-    async with Emulator(credentials=credentials, public_key_only=True) as emu:
+    async with Emulator(credentials=credentials, key_mode="public-key") as emu:
         emu.stub("GET", "v3/things", echo)
         env = {
             **environment(emu, files),

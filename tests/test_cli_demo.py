@@ -32,9 +32,14 @@ def test_demo_exits_0_as_a_process_and_accounts_for_every_step() -> None:
     assert "✗" not in out
     for seed in ("insurance-compensation-contracts", "insurance-orders", "authorizations", "renew", "terminate"):
         assert seed in out
+    for call in ("POST pay/transactions/jsapi", "POST refund/domestic/refunds"):
+        assert out.count(call) == 3  # the payment section: an order and a refund in each style
     for style in ("attribute", "chain()", "[ ]"):
-        assert out.count(f" {style} ") >= 5  # every seed call in every style
+        assert out.count(f" {style} ") >= 7  # every seed call and the payment calls in every style
+    assert "6 rows (3 payments, 3 refunds), SHA-1 verified" in out
     for event in (
+        "TRANSACTION.SUCCESS",
+        "REFUND.SUCCESS",
         "INSURANCE_ENTRUST.SIGN",
         "INSURANCE_ENTRUST.RENEW",
         "INSURANCE_ENTRUST.TERMINATE",
@@ -76,7 +81,7 @@ async def test_demo_reports_a_notification_that_never_verifies() -> None:
     out = io.StringIO()
     assert await tour(out, emulator_factory=wrong_key, notify_timeout=0.5) == 1
     failed = [line for line in out.getvalue().splitlines() if line.startswith("  x ")]
-    assert len(failed) == 1 and "HIRE_POWER_BANK.RECEIVE_INSURANCE" in failed[0], out.getvalue()
+    assert len(failed) == 1 and "TRANSACTION.SUCCESS" in failed[0], out.getvalue()  # the first notification
     assert "HTTP 500" in failed[0]  # the receiver refused it, and the account says so
 
 

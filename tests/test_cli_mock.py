@@ -18,7 +18,7 @@ import pytest
 
 from wechatpay_chain import ApiError, Client
 from wechatpay_chain._cli import main
-from wechatpay_chain._cli._mock import FIELDS
+from wechatpay_chain._cli._mock import CERTIFICATE_FIELDS, PUBLIC_KEY_FIELDS, fields_for
 
 START_TIMEOUT = 30.0  # generous: a cold interpreter on a busy CI box, plus RSA key generation
 STOP_TIMEOUT = 10.0
@@ -66,9 +66,13 @@ async def mock(*args: str) -> AsyncIterator[Mock]:
 
 def client_from(info: dict[str, Any], *, verify_with: str) -> Client:
     """A client built from the printed values and key files only, as any SDK would be."""
-    certs = {
-        "public_key": {info["public_key_id"]: "file://" + info["public_key_file"]},
-        "certificate": {info["platform_serial"]: "file://" + info["platform_cert_file"]},
+    public_key = {info["public_key_id"]: "file://" + info["public_key_file"]} if "public_key_id" in info else {}
+    certificate = {info["platform_serial"]: "file://" + info["platform_cert_file"]} if "platform_serial" in info else {}
+    certs: dict[str, str] | None = {
+        "public_key": public_key,
+        "certificate": certificate,
+        "both": {**public_key, **certificate},
+        "download": None,  # only the APIv3 key: the certificates are downloaded
     }[verify_with]
     return Client(
         info["mchid"],
@@ -83,11 +87,12 @@ def client_from(info: dict[str, Any], *, verify_with: str) -> Client:
 async def test_mock_prints_one_json_line_then_serves_signed_calls_until_sigint() -> None:
     async with mock() as running:
         info = running.info
-        assert list(info) == list(FIELDS)
+        assert list(info) == list(fields_for("public-key"))  # the default: WeChat Pay public key only
+        assert info["key_mode"] == "public-key"
         assert info["base_url"].startswith("http://127.0.0.1:")
         assert info["public_key_id"].startswith("PUB_KEY_ID_")
         assert len(info["apiv3_key"]) == 32
-        for name in ("private_key_file", "platform_cert_file", "public_key_file"):
+        for name in ("private_key_file", "public_key_file"):
             assert Path(info[name]).is_file()
 
         async with client_from(info, verify_with="public_key") as wxpay:
@@ -99,16 +104,13 @@ async def test_mock_prints_one_json_line_then_serves_signed_calls_until_sigint()
                 await wxpay.v3.hirePowerBank.insuranceOrders._out_order_no_.get(out_order_no="NOPE")
             assert refused.value.response.status == 404
 
-        # The insurer's move, over the unsigned HTTP controls another language's tests would use.
-        async with aiohttp.ClientSession() as http:
-            control = info["controls_url"] + "insurance/insurer-confirm"
-            async with http.post(control, json={"out_order_no": "PB1"}) as reply:
-                assert reply.status == 200, await reply.text()
-
-        async with client_from(info, verify_with="certificate") as wxpay:
+            # The insurer's move, over the unsigned HTTP controls another language's tests would use.
+            async with aiohttp.ClientSession() as http:
+                control = info["controls_url"] + "insurance/insurer-confirm"
+                async with http.post(control, json={"out_order_no": "PB1"}) as reply:
+                    assert reply.status == 200, await reply.text()
             fetched = await wxpay.v3.hirePowerBank.insuranceOrders._out_order_no_.get(out_order_no="PB1")
             assert fetched.json()["order_receive_state"] == "RECEIVED"
-            assert fetched.headers["Wechatpay-Serial"] == info["platform_serial"]
 
         code, stderr = await running.stop(signal.SIGINT)
     assert code == 0, stderr
@@ -149,6 +151,49 @@ async def test_mock_tls_serves_https_and_apiv2_over_mutual_tls_from_the_printed_
     assert code == 0, stderr
 
 
+# Per key mode: the key files the line names, how an SDK is set up with them, and who signs.
+MODES = {
+    "public-key": (PUBLIC_KEY_FIELDS, ("public_key",), "public_key_id"),
+    "certificate": (CERTIFICATE_FIELDS, ("certificate", "download"), "platform_serial"),
+    "transition": (PUBLIC_KEY_FIELDS + CERTIFICATE_FIELDS, ("public_key", "certificate", "both"), None),
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+async def test_each_key_mode_names_only_its_key_files_and_a_client_set_up_for_it_works(mode: str) -> None:
+    named, setups, signer = MODES[mode]
+    async with mock("--key-mode", mode) as running:
+        info = running.info
+        assert info["key_mode"] == mode
+        assert {f for f in PUBLIC_KEY_FIELDS + CERTIFICATE_FIELDS if f in info} == set(named)
+        for setup in setups:
+            async with client_from(info, verify_with=setup) as wxpay:
+                answer = await wxpay.v3.hirePowerBank.userQualifications._openid_.get(openid="o1")
+                assert answer.json() == {"qualified_user": True}
+                # Outside transition one key signs whatever the request names; in transition the request picks.
+                expected = info[signer] if signer else wxpay.certificates.request_serial()
+                assert answer.headers["Wechatpay-Serial"] == expected
+        if mode == "public-key":  # as WeChat Pay answers a merchant without certificates
+            async with client_from(info, verify_with="public_key") as wxpay:
+                with pytest.raises(ApiError) as none:
+                    await wxpay.v3.certificates.get()
+                assert (none.value.status, none.value.code) == (404, "RESOURCE_NOT_EXISTS")
+        await running.stop()
+
+
+def test_mock_help_says_which_client_setup_fits_which_key_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["mock", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--key-mode {public-key,certificate,transition}" in text
+    assert "public-key (default) the WeChat Pay public key signs everything: configure the SDK with" in text
+    assert (
+        "certificate the platform certificate signs everything: configure platform_serial and platform_cert_file"
+        in text
+    )
+    assert "transition both exist and the request's Wechatpay-Serial picks the signer" in text
+
+
 async def test_mock_keys_persist_across_runs_with_keys_dir(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     async with mock("--keys", str(keys)) as first:
@@ -157,7 +202,7 @@ async def test_mock_keys_persist_across_runs_with_keys_dir(tmp_path: Path) -> No
     async with mock("--keys", str(keys)) as second:
         code, _ = await second.stop(signal.SIGINT)
     assert code == 0
-    same = ("mchid", "serial", "apiv3_key", "apiv2_key", "platform_serial", "public_key_id", "private_key_file")
+    same = ("mchid", "serial", "apiv3_key", "apiv2_key", "public_key_id", "private_key_file")
     assert {k: second.info[k] for k in same} == {k: first.info[k] for k in same}
     assert first.info["base_url"] != "" and Path(second.info["private_key_file"]).is_file()
 

@@ -177,6 +177,7 @@ async def test_replacing_the_signer_moves_every_signature(emulator: Emulator, cl
     assert [m.split(b"\n")[0] for m in calls] == [b"GET", b"wx1", b"wx1"]
 
 
+@pytest.mark.wechatpay_emulator(key_mode="certificate")
 async def test_replacing_the_verifier_moves_every_check(emulator: Emulator) -> None:
     client = emulator.client(certs=None)
     emulator.stub("GET", "v3/ping", {"ok": 1})

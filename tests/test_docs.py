@@ -27,6 +27,9 @@ the line just before the fence (invisible once rendered, by mkdocs as on PyPI):
 - `<!-- docs: quickstart -->` before README's Quick start block: its two commands are checked by
   `test_the_quick_start_commands_are_independent`, the main job is run in this environment, and the
   test command is the one `.ci/run` runs.
+- `<!-- docs: certificate-mode -->` before a python or console block: it runs against an emulator
+  whose merchant has platform certificates only (`key_mode="certificate"`) instead of the default
+  WeChat Pay public key, for the pages about downloading certificates.
 - `<!-- docs: real-credentials -->`: the block needs a real merchant's credentials (a key file, the
   real API) and is not run; it is compiled, and its first line must say so to the reader. These
   blocks are a small known set, `REAL_CREDENTIALS` below.
@@ -75,6 +78,7 @@ TOPICS = (
     "apiv2",
     "emulator",
     "testing",
+    "payments",
     "reliability",
     "performance",
     "cli",

@@ -191,40 +191,42 @@ def test_emulator_md_lists_the_stateful_endpoints() -> None:
 async def test_a_stub_a_fallback_and_a_family_added_later_come_before_the_schema_answer(
     emulator: Emulator, client: Client
 ) -> None:
-    native = client.v3.pay.transactions.native
-    order = sample(by_key("POST v3/pay/transactions/native").body or {})
-    assert (await native.post(json=order)).json() == {"code_url": "code_url"}  # the schema-only answer
-    emulator.stub("POST", "v3/pay/transactions/native", {"code_url": "weixin://stubbed"})
+    native = client["v3/transactions/native"]  # Hong Kong's native payments: schema-only
+    order = sample(by_key("POST v3/transactions/native").body or {})
+    schema_answer = (await native.post(json=order)).json()
+    assert conforms(schema_answer, by_key("POST v3/transactions/native").response) == []
+    emulator.stub("POST", "v3/transactions/native", {"code_url": "weixin://stubbed"})
     assert (await native.post(json=order)).json() == {"code_url": "weixin://stubbed"}
 
     async def fallback(incoming: Incoming) -> Answer | None:
         return Answer(200, {"fallback": incoming.path}) if incoming.segments[-1] == "x" else None
 
     emulator.add_handler(fallback)
-    assert (await client["v3/refund/domestic/refunds/{no}"].get(no="x")).json() == {
-        "fallback": "/v3/refund/domestic/refunds/x"
+    assert (await client["v3/refunds/out-refund-no/{no}"].get(no="x")).json() == {
+        "fallback": "/v3/refunds/out-refund-no/x"
     }
 
     class Refunds:
         def routes(self) -> list[Route]:
-            return [Route("GET", "v3/refund/domestic/refunds/{out_refund_no}", lambda i, p: Answer(200, {"mine": 1}))]
+            return [Route("GET", "v3/refunds/out-refund-no/{out_refund_no}", lambda i, p: Answer(200, {"mine": 1}))]
 
         def controls(self) -> list[Control]:
             return []
 
     emulator.add_family(Refunds())
-    assert (await client["v3/refund/domestic/refunds/{no}"].get(no="y")).json() == {"mine": 1}
+    assert (await client["v3/refunds/out-refund-no/{no}"].get(no="y")).json() == {"mine": 1}
 
 
 async def test_a_schema_answer_is_deterministic_and_carries_the_request_values(client: Client) -> None:
-    by_no = client.v3.pay.transactions.outTradeNo._out_trade_no_
-    first = await by_no.get(out_trade_no="ORDER-1", query={"mchid": "1900000109"})
-    again = await by_no.get(out_trade_no="ORDER-1", query={"mchid": "1900000109"})
+    by_no = client["v3/transactions/out-trade-no/{out_trade_no}"]  # Hong Kong's order query: schema-only
+    query = {"mchid": "1900000109", "sub_mchid": "1900000110", "sp_mchid": "1900000109"}
+    first = await by_no.get(out_trade_no="ORDER-1", query=query)
+    again = await by_no.get(out_trade_no="ORDER-1", query=query)
     assert first.body == again.body
     answer = first.json()
-    assert (answer["out_trade_no"], answer["mchid"]) == ("ORDER-1", "1900000109")
-    assert answer["trade_state"] == "SUCCESS" and answer["success_time"] == "2024-06-01T10:00:00+08:00"
-    assert conforms(answer, by_key("GET v3/pay/transactions/out-trade-no/{out_trade_no}").response) == []
+    assert (answer["out_trade_no"], answer["mchid"], answer["sub_mchid"]) == ("ORDER-1", "1900000109", "1900000110")
+    assert answer["trade_state"] == "SUCCESS"  # the first value of the enumeration
+    assert conforms(answer, by_key("GET v3/transactions/out-trade-no/{out_trade_no}").response) == []
 
 
 @pytest.mark.parametrize(
@@ -232,7 +234,7 @@ async def test_a_schema_answer_is_deterministic_and_carries_the_request_values(c
     [
         (
             "GET",
-            "v3/pay/transactions/id/{transaction_id}",
+            "v3/transactions/id/{transaction_id}",
             {"transaction_id": "1"},
             {},
             ("mchid", "query", "is required"),
@@ -247,23 +249,14 @@ async def test_a_schema_answer_is_deterministic_and_carries_the_request_values(c
         ("GET", "v3/bill/sub-merchant-fundflowbill", {}, {"query": {"bill_date": "2024/06/01"}}, None),
         (
             "POST",
-            "v3/pay/transactions/native",
+            "v3/transactions/native",
             {},
-            {
-                "json": {
-                    "appid": "wx1",
-                    "mchid": "1",
-                    "description": "d",
-                    "out_trade_no": "o",
-                    "notify_url": "u",
-                    "amount": {},
-                }
-            },
+            {"json": {**sample(by_key("POST v3/transactions/native").body or {}), "amount": {"currency": "HKD"}}},
             ("amount.total", "body", "is required"),
         ),
         (
             "POST",
-            "v3/pay/transactions/native",
+            "v3/transactions/native",
             {},
             {"body": b"{not json"},
             ("(root)", "body", "request body is not valid JSON"),
@@ -296,7 +289,7 @@ async def test_faults_apply_to_schema_answers(emulator: Emulator, client: Client
 
 async def test_undocumented_methods_and_apiv2_are_not_answered(client: Client) -> None:
     with pytest.raises(ApiError) as caught:
-        await client["v3/pay/transactions/native"].get()  # documented for POST only
+        await client["v3/transactions/native"].get()  # documented for POST only
     assert (caught.value.status, caught.value.code) == (404, "NOT_FOUND")
     with pytest.raises(ConfigurationError, match="APIv2"):  # served once the APIv2 client and wire arrive
         await client["v2/pay/orderquery"].post()

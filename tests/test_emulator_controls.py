@@ -41,7 +41,7 @@ async def test_the_index_describes_the_emulator_without_secrets(emulator: Emulat
     assert status == 200
     assert info["base_url"] == emulator.base_url
     assert (info["mchid"], info["serial"], info["public_key_id"]) == (creds.mchid, creds.serial, creds.public_key_id)
-    assert info["platform_serials"] == [creds.platform_serial]
+    assert (info["key_mode"], info["platform_serials"]) == ("public-key", [])  # no certificates in this mode
     assert "insurance/user-sign" in info["controls"] and "clock" in info["controls"]
     assert creds.apiv3_key not in str(info)
 
@@ -190,6 +190,7 @@ async def test_deliveries_are_listed_and_awaited(emulator: Emulator, control: Co
 # -- certificates ---------------------------------------------------------------------------------
 
 
+@pytest.mark.wechatpay_emulator(key_mode="certificate")
 async def test_rotating_the_platform_certificate(emulator: Emulator, control: Controls, client: Client) -> None:
     old = emulator.credentials.platform_serial
     status, rotated = await control("POST", "certificates/rotate")

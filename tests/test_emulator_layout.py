@@ -122,7 +122,7 @@ def test_the_documented_control_table_is_the_table_in_the_code() -> None:
 def documented_family() -> type[Any]:
     """The family sketched in EMULATOR.md, as written there."""
     text = (PACKAGE / "testing" / "EMULATOR.md").read_text(encoding="utf-8")
-    code = re.search(r"```python\n(class Refunds:.*?)```", text, re.S)
+    code = re.search(r"```python\n(class ProfitSharing:.*?)```", text, re.S)
     assert code is not None
     namespace: dict[str, Any] = {}
     exec(
@@ -135,23 +135,23 @@ def documented_family() -> type[Any]:
         "from wechatpay_chain.testing._validation import text\n" + code.group(1),
         namespace,
     )
-    family: type[Any] = namespace["Refunds"]
+    family: type[Any] = namespace["ProfitSharing"]
     return family
 
 
 async def test_the_documented_family_plugs_in_with_its_routes_and_controls(emulator: Emulator, client: Client) -> None:
-    refunds = documented_family()(emulator.webhooks.send)
-    emulator.add_family(refunds)
-    path = "v3/refund/domestic/refunds/{out_refund_no}"
+    sharing = documented_family()(emulator.webhooks.send)
+    emulator.add_family(sharing)
+    path = "v3/profitsharing/orders/{out_order_no}"
     with pytest.raises(ApiError) as missing:
-        await client[path].get(out_refund_no="R1")
+        await client[path].get(out_order_no="S1")
     assert (missing.value.status, missing.value.code) == (404, "RESOURCE_NOT_EXISTS")
-    refunds.refunds["R1"] = {"out_refund_no": "R1", "refund_status": "PROCESSING", "notify_url": "https://x.test/n"}
-    assert (await client[path].get(out_refund_no="R1")).json()["refund_status"] == "PROCESSING"
+    sharing.orders["S1"] = {"out_order_no": "S1", "state": "PROCESSING", "notify_url": "https://x.test/n"}
+    assert (await client[path].get(out_order_no="S1")).json()["state"] == "PROCESSING"
     async with aiohttp.ClientSession() as session:
-        url = emulator.base_url + PREFIX.lstrip("/") + "refunds/succeed"
-        async with session.post(url, json={"out_refund_no": "R1"}) as answer:
-            assert (answer.status, (await answer.json())["refund_status"]) == (200, "SUCCESS")
+        url = emulator.base_url + PREFIX.lstrip("/") + "profitsharing/finish"
+        async with session.post(url, json={"out_order_no": "S1"}) as answer:
+            assert (answer.status, (await answer.json())["state"]) == (200, "FINISHED")
         async with session.get(emulator.base_url + PREFIX.lstrip("/")) as index:
-            assert "refunds/succeed" in (await index.json())["controls"]
-    assert (await client[path].get(out_refund_no="R1")).json()["refund_status"] == "SUCCESS"
+            assert "profitsharing/finish" in (await index.json())["controls"]
+    assert (await client[path].get(out_order_no="S1")).json()["state"] == "FINISHED"

@@ -231,7 +231,7 @@ async def test_notifications_are_signed_with_the_key_the_merchant_last_named(
     credentials: Credentials, receiver: Receiver
 ) -> None:
     credentials.platform[:] = credentials.platform[:1]
-    async with Emulator(credentials=credentials, notify_backoff=1e-6) as emu:
+    async with Emulator(credentials=credentials, notify_backoff=1e-6, key_mode="transition") as emu:
         certificate = credentials.platform[0]
         by_certificate = emu.client(certs={certificate.serial: certificate.certificate})
         by_public_key = emu.client(certs={credentials.public_key_id: credentials.public_key.public_key()})

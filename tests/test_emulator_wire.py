@@ -216,7 +216,8 @@ async def test_a_multipart_upload_is_verified_over_its_meta_part(wire: Wire, quo
 # -- which key signs the answer ------------------------------------------------------------------
 
 
-async def test_the_request_wechatpay_serial_chooses_certificate_or_public_key(wire: Wire) -> None:
+async def test_in_transition_the_request_wechatpay_serial_chooses_certificate_or_public_key(wire: Wire) -> None:
+    wire.emulator.key_mode = "transition"
     cert_serial = wire.emulator.credentials.platform_serial
     for asked, expected in [
         (None, cert_serial),
@@ -230,15 +231,23 @@ async def test_the_request_wechatpay_serial_chooses_certificate_or_public_key(wi
         assert verifies(wire.keys, headers, body)
 
 
-async def test_a_public_key_only_merchant_gets_public_key_signatures(wire: Wire) -> None:
-    wire.emulator.public_key_only = True
-    cert_serial = wire.emulator.credentials.platform_serial
-    status, headers, body = await wire.call(
-        "GET", "/v3/hire-power-bank/user-qualifications/o_x", headers={"Wechatpay-Serial": cert_serial}
-    )
-    assert status == 200
-    assert headers["Wechatpay-Serial"] == wire.keys.public_key_id
-    assert verifies(wire.keys, headers, body)
+@pytest.mark.parametrize(("mode", "signer"), [("public-key", "public_key_id"), ("certificate", "platform_serial")])
+async def test_outside_transition_one_key_signs_whatever_the_request_names(wire: Wire, mode: str, signer: str) -> None:
+    wire.emulator.key_mode = mode  # type: ignore[assignment]
+    creds = wire.emulator.credentials
+    expected = getattr(creds, signer)
+    for asked in (None, creds.platform_serial, creds.public_key_id):
+        extra = {"Wechatpay-Serial": asked} if asked else {}
+        status, headers, body = await wire.call("GET", "/v3/hire-power-bank/user-qualifications/o_x", headers=extra)
+        assert status == 200
+        assert headers["Wechatpay-Serial"] == expected
+        assert verifies(wire.keys, headers, body)
+
+
+def test_the_default_key_mode_is_the_public_key_and_others_are_refused(credentials: Credentials) -> None:
+    assert Emulator(credentials=credentials).key_mode == "public-key"
+    with pytest.raises(ValueError, match="key_mode must be one of public-key, certificate, transition"):
+        Emulator(credentials=credentials, key_mode="both")  # type: ignore[arg-type]
 
 
 # -- every rejection path of the authenticator ----------------------------------------------------

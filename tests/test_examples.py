@@ -15,7 +15,10 @@ RUN_TIMEOUT = 60.0  # each takes about a second; the bound only stops a hang
 # What the quick example and each family's run must show: the notification the flow sends, or
 # the final state. Other examples (by other topics) must at least exit 0.
 SHOWS = {
-    "quickstart.py": "200 RECEIVED",
+    "quickstart.py": "notification REFUND.SUCCESS: SUCCESS 100",
+    "payments.py": 'query: 200 {"trade_state": "CLOSED"',
+    "refunds.py": "today's trade bill: 2 rows ['SUCCESS', 'REFUND'], SHA-1 verified: True",
+    "partner_payments.py": "notification REFUND.SUCCESS",
     "papay_insurance_sign.py": "notification INSURANCE_ENTRUST.TERMINATE",
     "papay_insurance_pay.py": '"policy_period_state": "PAID"',
     "inspolicymgr_deduct.py": "notification INSURANCE_POLICY_MANAGEMENT.GRANTED",
@@ -43,7 +46,7 @@ def run_example(script: Path, env: dict[str, str]) -> subprocess.CompletedProces
     )
 
 
-def test_each_insurance_family_has_its_example() -> None:
+def test_each_family_has_its_example() -> None:
     assert set(SHOWS) <= {p.name for p in SCRIPTS}
 
 

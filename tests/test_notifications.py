@@ -68,6 +68,8 @@ ORDER = {
     "order_begin_time": "2024-08-08T22:00:00+08:00",
     "order_end_time": "2024-08-09T22:00:00+08:00",
 }
+# The parser is checked with notifications signed by either key: the merchant here has both.
+pytestmark = pytest.mark.wechatpay_emulator(key_mode="transition")
 EVENTS: dict[str, tuple[str, dict[str, Any], type]] = {
     "INSURANCE_ENTRUST.SIGN": ("insurance_entrust", CONTRACT, InsuranceContractEvent),
     "INSURANCE_ENTRUST.RENEW": ("insurance_entrust", CONTRACT, InsuranceContractEvent),

@@ -75,12 +75,17 @@ def test_the_marker_configures_the_emulator(pytester: pytest.Pytester) -> None:
         import pytest
         from wechatpay_chain import ApiError
 
-        @pytest.mark.wechatpay_emulator(public_key_only=True)
-        async def test_public_key_only(wechatpay_emulator, wechatpay_client):
-            assert wechatpay_emulator.public_key_only
+        @pytest.mark.wechatpay_emulator(key_mode="certificate")
+        async def test_certificate_mode(wechatpay_emulator, wechatpay_client):
+            assert wechatpay_emulator.key_mode == "certificate"
+            listed = (await wechatpay_client.v3.certificates.get()).json()["data"]
+            assert [c["serial_no"] for c in listed] == [wechatpay_emulator.credentials.platform_serial]
+
+        async def test_public_key_mode_by_default(wechatpay_emulator, wechatpay_client):
+            assert wechatpay_emulator.key_mode == "public-key"
             with pytest.raises(ApiError) as refused:
                 await wechatpay_client.v3.certificates.get()
             assert refused.value.response.json()["code"] == "RESOURCE_NOT_EXISTS"
         """
     )
-    pytester.runpytest(*RUN, "--strict-markers").assert_outcomes(passed=1)
+    pytester.runpytest(*RUN, "--strict-markers").assert_outcomes(passed=2)

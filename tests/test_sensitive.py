@@ -15,6 +15,8 @@ from wechatpay_chain.testing._families.certificates import decrypt_sensitive
 
 POLICIES = "v3/inspolicymgr/deduct/policies"
 NAMES = ["张三", "李四"]
+# Fields are sealed with either key: the merchant here has both (in transition).
+pytestmark = pytest.mark.wechatpay_emulator(key_mode="transition")
 
 
 def policy(names: Sequence[str]) -> dict[str, Any]:

@@ -119,6 +119,7 @@ async def test_server_verifies_what_it_received(
     assert received.headers["Wechatpay-Serial"] == emulator.credentials.public_key_id
 
 
+@pytest.mark.wechatpay_emulator(key_mode="transition")
 async def test_caller_chosen_wechatpay_serial_is_kept(emulator: Emulator, client: Client) -> None:
     emulator.stub("GET", "v3/ping", {"ok": 1})
     serial = emulator.credentials.platform_serial

@@ -74,7 +74,7 @@ class OrderAnswer:
 
 async def serve(keys_dir: Path) -> None:
     """Run the emulator until standard input closes."""
-    emulator = Emulator(keys_dir=keys_dir, public_key_only=True)
+    emulator = Emulator(keys_dir=keys_dir, key_mode="public-key")
     emulator.stub("GET", TEMPLATE, OrderAnswer(emulator))
     async with emulator:
         print(f"port {emulator.port}", flush=True)

@@ -1,4 +1,4 @@
-"""`wechatpay-chain demo`: the five insurance seed calls in the three calling styles, offline.
+"""`wechatpay-chain demo`: a payment and its refund, then the five insurance seed calls, in three styles, offline.
 
 An emulator runs in-process, a notification endpoint listens on 127.0.0.1, and the tour plays
 the merchant over signed HTTP, the user and the insurer through the emulator's controls, and
@@ -13,15 +13,17 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .._chain.nodes import Chain
 from .._client import Client
 from .._notifications.parser import Notification
 from ..testing import Emulator
 from ..testing._time import BEIJING
+from ._demo_payments import payment_and_refund
 from ._demo_v2 import walk_apiv2
 from ._inbox import Inbox
+from ._styles import styles
 
 if TYPE_CHECKING:
     from .._typed import V3PapayInsuranceSignContractsPreEntrustSignAppPostBody as PreSignBody
@@ -30,11 +32,10 @@ EXAMPLE = """\
 example:
   $ python -m wechatpay_chain demo
   …
-  Power-bank overnight insurance (hire-power-bank)
-    ✓ query      GET user-qualifications/o_power_1              → qualified_user: true
-    ✓ attribute  POST insurance-orders PB1                      → RECEIVING, order_id 10000000000000000001
+  Payment and refund (v3/pay/transactions, v3/refund/domestic/refunds)
+    ✓ attribute  POST pay/transactions/jsapi PAY10001           → prepay_id wx2024060110…
     …
-  All 31 steps behaved: 27 signed calls answered and verified, 13 notifications verified and decrypted, in 0.2 s.
+  All 44 steps behaved: 36 signed calls answered and verified, 19 notifications verified and decrypted, in 0.6 s.
 """
 
 APPID = "wxd678efh567hg6787"
@@ -52,10 +53,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the `demo` command."""
     parser = subparsers.add_parser(
         "demo",
-        help="walk the insurance calls against an in-process emulator (offline, a few seconds)",
-        description="Start a WeChat Pay emulator in-process and walk the five insurance seed calls in the\n"
-        "three calling styles (attributes, chain('…'), ['…']), with the queries that show each state\n"
-        "change and the notifications received. Exit code 0 only if every step behaved.",
+        help="walk a payment, its refund and the insurance calls against an in-process emulator (offline)",
+        description="Start a WeChat Pay emulator in-process and walk a payment and its refund, then the five\n"
+        "insurance seed calls, in the three calling styles (attributes, chain('…'), ['…']), with the\n"
+        "queries that show each state change and the notifications received. Exit code 0 only if\n"
+        "every step behaved.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -79,11 +81,6 @@ def expect(what: str, actual: object, wanted: object) -> None:
     """Raise Misbehaved unless `actual == wanted`."""
     if actual != wanted:
         raise Misbehaved(f"{what}: expected {wanted!r}, got {actual!r}")
-
-
-def styles(client: Client, attribute: object, template: str) -> tuple[tuple[str, Chain], ...]:
-    """The same endpoint reached the three ways: attributes (typed), `chain()`, and `[]`: all `Chain`s at run time."""
-    return (("attribute", cast(Chain, attribute)), ("chain()", client.chain(template)), ("[ ]", client[template]))
 
 
 def _marks(out: TextIO) -> tuple[str, str, str]:
@@ -145,6 +142,7 @@ class Tour:
 
     async def walk(self) -> None:
         """Every family in turn."""
+        await payment_and_refund(self)  # what users do first: take a payment and refund it
         for family in (self.compensation, self.power_bank, self.authorizations, self.renew, self.terminate):
             await family()
 

@@ -1,8 +1,8 @@
 """APIv3 on the wire: requests authenticated by their `Authorization` header, answers signed with `Wechatpay-*`.
 
-The key that signs follows the request's `Wechatpay-Serial`, as WeChat Pay does while a merchant
-moves from platform certificates to the WeChat Pay public key; notifications follow the choice of
-the latest authenticated request.
+The key that signs follows the platform's key mode (`_key_modes.py`): the public key or the newest
+certificate, or, in transition, the request's `Wechatpay-Serial`; notifications follow the choice
+for the latest authenticated request.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from ._auth import AuthError, Merchant, authenticate, sign_answer
 from ._credentials import Platform
 from ._http import Answer, Incoming, Refusal
+from ._key_modes import signs_with_public_key
 from ._multipart import multipart_meta
 from ._wire import FaultParams
 
@@ -50,7 +51,8 @@ class ApiV3:
     def signing_key(self, requested: str | None) -> tuple[str, RSAPrivateKey]:
         """(serial, key) that signs an answer to a request naming `requested` in `Wechatpay-Serial`."""
         creds = self._platform.credentials
-        return creds.signing_key(public_key=self._platform.public_key_only or requested == creds.public_key_id)
+        public_key = signs_with_public_key(self._platform.key_mode, requested, creds.public_key_id)
+        return creds.signing_key(public_key=public_key)
 
     def seal(self, incoming: Incoming, answer: Answer, faults: FaultParams) -> tuple[dict[str, str], bytes | Payload]:
         """JSON (or the bytes given), a 2xx signed; a streamed file goes unsigned, as WeChat Pay's downloads do."""

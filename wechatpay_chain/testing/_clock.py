@@ -20,11 +20,27 @@ class Clock:
 
     def __init__(self, wall: Callable[[], float] = time.time) -> None:
         self.wall = wall
-        self.offset = 0.0
+        self._offset = 0.0
+        self._listeners: list[Callable[[], object]] = []
+
+    @property
+    def offset(self) -> float:
+        """Seconds business time is ahead of the wall clock; setting it tells the listeners."""
+        return self._offset
+
+    @offset.setter
+    def offset(self, seconds: float) -> None:
+        self._offset = float(seconds)
+        for listener in self._listeners:
+            listener()
+
+    def on_change(self, listener: Callable[[], object]) -> None:
+        """Call `listener()` whenever business time jumps (`advance`, a new offset), for timers on it."""
+        self._listeners.append(listener)
 
     def now(self) -> float:
         """Business time: the wall clock plus `offset`."""
-        return self.wall() + self.offset
+        return self.wall() + self._offset
 
     def advance(self, seconds: float) -> float:
         """Move business time forward (or back, if negative); returns the new `now()`."""

@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from .._hazmat import nonce
 from .._keys.loading import certificate_serial
+from ._key_modes import KeyMode
 from ._notifications import build_notification
 
 
@@ -300,7 +301,7 @@ class Platform(Protocol):
     """What the protocol and the certificate family read of the emulated platform, live."""
 
     credentials: Credentials
-    public_key_only: bool
+    key_mode: KeyMode
 
     def wire_now(self) -> float:
         """The clock signatures keep to."""

@@ -27,15 +27,20 @@ from ._controls import PREFIX, Control, Controls
 from ._credentials import Credentials
 from ._families import Family
 from ._families.catalogue import SchemaAnswers
-from ._families.certificates import Certificates
+from ._families.certificates import Certificates, decrypt_sensitive
 from ._families.files import Files
 from ._families.insurance import Insurance
+from ._families.payments import Payments
 from ._families.payments_v2 import PaymentsV2
 from ._faults import EVERY_PATH, Fault, Faults
 from ._http import Answer, Incoming, Refusal, error, no_such_endpoint, path_segments
 from ._ids import Ids
+from ._key_modes import DEFAULT_KEY_MODE, KeyMode, has_certificates, has_public_key
+from ._key_modes import key_mode as key_mode_of
+from ._notices import notice_for
 from ._received import Received, log_controls
 from ._routing import Params, Route, Router, call
+from ._validation import obj, text
 from ._webhooks import Delivery, Webhooks
 from ._wire import Wire
 
@@ -46,8 +51,11 @@ Fallback = Callable[[Incoming], Awaitable[Answer | None]]
 class Emulator:
     """The emulated WeChat Pay server (APIv3, and APIv2): `async with Emulator() as emu: client = emu.client()`.
 
-    `tls=True` serves HTTPS with the emulator's own CA (`credentials.ca_pem`) and asks clients for
-    the merchant certificate, which the APIv2 calls that need it must present.
+    `key_mode` is which keys WeChat Pay has for the merchant: "public-key" (the default, what a
+    merchant gets today), "certificate" (platform certificates only) or "transition" (both; the
+    request's `Wechatpay-Serial` picks). `emu.client()` is configured to match. `tls=True` serves
+    HTTPS with the emulator's own CA (`credentials.ca_pem`) and asks clients for the merchant
+    certificate, which the APIv2 calls that need it must present.
     """
 
     def __init__(
@@ -57,7 +65,7 @@ class Emulator:
         port: int = 0,
         credentials: Credentials | None = None,
         keys_dir: str | Path | None = None,
-        public_key_only: bool = False,
+        key_mode: KeyMode = DEFAULT_KEY_MODE,
         clock: Callable[[], float] = time.time,
         notify_backoff: float = 1.0,
         notify_timeout: float = 5.0,
@@ -69,7 +77,7 @@ class Emulator:
         self.tls = tls
         self.port = port
         self.credentials = credentials or _credentials_from(keys_dir)
-        self.public_key_only = public_key_only
+        self.key_mode: KeyMode = key_mode_of(key_mode)
         self.clock = Clock(clock)
         # Bounded, so a long-running `mock` server does not grow without end.
         self.received: deque[Received] = deque(maxlen=received_limit)
@@ -90,8 +98,18 @@ class Emulator:
         self.ids = Ids()  # one sequence for the ids every family hands out
         notify = self.webhooks.send
         self.insurance = Insurance(clock=self.now, notify=notify, mchid=self.credentials.mchid, ids=self.ids)
+        self.payments = Payments(
+            clock=self.now,
+            notify=notify,
+            mchid=self.credentials.mchid,
+            ids=self.ids,
+            merchant_key=lambda: self.credentials.merchant_key.public_key(),  # what the payer's WeChat checks
+            decrypt=lambda serial, text: decrypt_sensitive(self.credentials, serial, text, key_mode=self.key_mode),
+        )
+        self.clock.on_change(self.payments.clock_moved)  # refunds due after `advance` settle at once
         self.certificates = Certificates(self)
-        self.files = Files(lambda: self.base_url, self.credentials.mchid)  # media uploads, bills: emu.files
+        # Media uploads and bills (emu.files); trade bills list the day's payments and refunds.
+        self.files = Files(lambda: self.base_url, self.credentials.mchid, self.payments.trade_rows)
         self.payments_v2 = PaymentsV2(
             wire=self.apiv2, clock=self.now, ids=self.ids, credentials=lambda: self.credentials, post=self.webhooks.post
         )
@@ -104,9 +122,22 @@ class Emulator:
                 *self._faults.controls(),
                 *log_controls(self.received),
                 *self.webhooks.controls(),
+                Control(
+                    "POST",
+                    "notify",
+                    self._notified,
+                    (
+                        text("url", req=True),
+                        text("event_type", req=True),
+                        obj("resource", req=True),
+                        text("summary"),
+                        text("original_type"),
+                    ),
+                    doc="send any notification, signed and encrypted as WeChat Pay sends it; returns its id",
+                ),
             )
         )
-        for family in (self.insurance, self.certificates, self.files, self.payments_v2):
+        for family in (self.insurance, self.payments, self.certificates, self.files, self.payments_v2):
             self.add_family(family)
         # Every other catalogued endpoint, answered from its schema after all routes and fallbacks.
         self.catalogue = SchemaAnswers()
@@ -156,6 +187,7 @@ class Emulator:
 
     async def close(self) -> None:
         """Cancel pending notifications, close the clients made by `client()` and stop the server."""
+        self.payments.close()
         await self.webhooks.close()
         for client in self._clients:
             await client.close()
@@ -178,10 +210,12 @@ class Emulator:
     # -- what clients need ----------------------------------------------------------------
 
     def certs(self) -> dict[str, Any]:
-        """The `certs` map a client needs: the public key, and the certificates unless public-key-only."""
+        """The `certs` map a client of this key mode needs: the public key, the certificates, or both."""
         creds = self.credentials
-        out: dict[str, Any] = {creds.public_key_id: creds.public_key.public_key()}
-        if not self.public_key_only:
+        out: dict[str, Any] = {}
+        if has_public_key(self.key_mode):
+            out[creds.public_key_id] = creds.public_key.public_key()
+        if has_certificates(self.key_mode):
             for platform in creds.platform:
                 out[platform.serial] = platform.certificate
         return out
@@ -272,6 +306,35 @@ class Emulator:
         """Issue a new platform certificate that signs from now on; returns its serial."""
         return self.certificates.rotate()
 
+    def notify(
+        self,
+        url: str,
+        event_type: str,
+        resource: Mapping[str, Any],
+        *,
+        summary: str | None = None,
+        original_type: str | None = None,
+    ) -> str:
+        """Send a notification of any kind to `url` now, as WeChat Pay would; returns its id.
+
+        The `resource` is encrypted with the APIv3 key, the envelope signed with the key of the
+        key mode, and the delivery retried on WeChat Pay's schedule (see `deliveries` and
+        `wait_delivered`). `summary` and `original_type` (also the AEAD associated data) default to
+        what WeChat Pay sends for the event type: `TRANSACTION.SUCCESS` -> 支付成功, `transaction`.
+        """
+        return self.webhooks.send(notice_for(url, event_type, resource, summary=summary, original_type=original_type))
+
+    def _notified(
+        self,
+        url: str,
+        event_type: str,
+        resource: Mapping[str, Any],
+        summary: str | None = None,
+        original_type: str | None = None,
+    ) -> dict[str, str]:
+        notification_id = self.notify(url, event_type, resource, summary=summary, original_type=original_type)
+        return {"notification_id": notification_id}
+
     @property
     def deliveries(self) -> list[Delivery]:
         """Every notification delivery attempt so far, oldest first."""
@@ -287,9 +350,10 @@ class Emulator:
             "base_url": self.base_url,
             "mchid": creds.mchid,
             "serial": creds.serial,
-            "platform_serials": [p.serial for p in creds.platform],
-            "public_key_id": creds.public_key_id,
-            "public_key_only": self.public_key_only,
+            # Only the keys the merchant has in this key mode.
+            "platform_serials": [p.serial for p in creds.platform] if has_certificates(self.key_mode) else [],
+            "public_key_id": creds.public_key_id if has_public_key(self.key_mode) else None,
+            "key_mode": self.key_mode,
             "now": self.now(),
             "clock_offset": self.clock_offset,
             "pending_notifications": self.webhooks.pending,

@@ -10,7 +10,7 @@ Needs pytest-asyncio. With `asyncio_mode = auto` an `async def test_…` just wo
 (pytest-asyncio's default) mark it `@pytest.mark.asyncio`. The emulator runs in the event loop
 of `asyncio_default_fixture_loop_scope` (set it to the tests' loop scope, "function" by default).
 `@pytest.mark.wechatpay_emulator(**kwargs)` passes keyword arguments to the test's `Emulator`
-(e.g. `public_key_only=True`).
+(e.g. `key_mode="certificate"`).
 """
 
 from __future__ import annotations

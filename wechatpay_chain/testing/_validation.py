@@ -26,6 +26,7 @@ Kind = Literal["string", "integer", "number", "boolean", "object", "array"]
 _DIGITS = re.compile(r"[0-9]+")
 _ALNUM = re.compile(r"[0-9A-Za-z]+")
 _ORDER_NO = re.compile(r"[0-9A-Za-z_\-|*]+")
+_REFUND_NO = re.compile(r"[0-9A-Za-z_\-|*@]+")
 _URL = re.compile(r"https?://[^\s/]+\S*")
 
 
@@ -46,6 +47,7 @@ FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
     "digits": (lambda s: _DIGITS.fullmatch(s) is not None, "must be digits"),
     "alnum": (lambda s: _ALNUM.fullmatch(s) is not None, "must be letters and digits only"),
     "order_no": (lambda s: _ORDER_NO.fullmatch(s) is not None, "must match [0-9A-Za-z_-|*]"),
+    "refund_no": (lambda s: _REFUND_NO.fullmatch(s) is not None, "must match [0-9A-Za-z_-|*@]"),
 }
 
 

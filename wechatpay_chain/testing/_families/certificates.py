@@ -1,7 +1,7 @@
 """The emulated platform's keys as the merchant meets them: `GET v3/certificates`, rotation, sensitive fields.
 
 The certificate list is what WeChat Pay sends: each certificate AEAD-encrypted with the APIv3 key
-(`associated_data: "certificate"`), the answer signed like any other. A public-key-only emulator
+(`associated_data: "certificate"`), the answer signed like any other. An emulator in public-key mode
 answers 404 RESOURCE_NOT_EXISTS, as WeChat Pay does for merchants without certificates.
 """
 
@@ -17,6 +17,7 @@ from .._auth import sign_answer
 from .._controls import Control
 from .._credentials import Credentials, Platform, PlatformCertificate, cert_pem
 from .._http import Answer, Incoming, Refusal
+from .._key_modes import KeyMode, has_certificates, has_public_key
 from .._routing import Params, Route
 from .._time import rfc3339
 
@@ -56,14 +57,24 @@ def signed_list(credentials: Credentials, signer: PlatformCertificate, now: floa
     return body, headers
 
 
-def decrypt_sensitive(credentials: Credentials, serial: str, ciphertext: str, *, sha256: bool = False) -> str:
-    """Decrypt a field a merchant encrypted for the key `serial` names (a platform serial or the public key id)."""
-    if serial == credentials.public_key_id:
+def decrypt_sensitive(
+    credentials: Credentials,
+    serial: str,
+    ciphertext: str,
+    *,
+    sha256: bool = False,
+    key_mode: KeyMode = "transition",
+) -> str:
+    """Decrypt a field a merchant encrypted for the key `serial` names (a platform serial or the public key id).
+
+    Only the keys the merchant has in `key_mode` count.
+    """
+    if serial == credentials.public_key_id and has_public_key(key_mode):
         return decrypt(credentials.public_key, ciphertext, sha256=sha256)
-    for platform in credentials.platform:
+    for platform in credentials.platform if has_certificates(key_mode) else ():
         if platform.serial == serial.upper():
             return decrypt(platform.key, ciphertext, sha256=sha256)
-    raise ValueError(f"Wechatpay-Serial {serial!r} names no key of this emulator")
+    raise ValueError(f"Wechatpay-Serial {serial!r} names no key of this merchant ({key_mode} mode)")
 
 
 class Certificates:
@@ -89,7 +100,7 @@ class Certificates:
         return {"serial": serial, "platform_serials": [p.serial for p in self._platform.credentials.platform]}
 
     def _list(self, incoming: Incoming, params: Params) -> Answer:
-        if self._platform.public_key_only:
+        if not has_certificates(self._platform.key_mode):
             raise Refusal(404, "RESOURCE_NOT_EXISTS", NO_CERTIFICATES)
         credentials = self._platform.credentials
         named = _older_certificate(credentials, incoming.headers.get("Wechatpay-Serial"))

@@ -2,7 +2,9 @@
 
 Uploads are checked as WeChat Pay checks them: the request signature covers the `meta` part
 (the emulator's authentication does that), and `meta.sha256` must be the file part's sha256.
-Bills (`bills.py`) are synthetic CSVs of `bill_size` bytes, streamed as they are generated.
+Bills (`bills.py`) are streamed as they are generated: a trade bill lists the day's emulated
+payments and refunds (given by `trade_rows`), padded with synthetic rows to `bill_size` bytes when
+a test asks for a big one; a fund flow bill is synthetic rows only.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from .._controls import Control
 from .._http import Answer, Incoming, Refusal, no_such_endpoint
 from .._multipart import form_parts
 from .._routing import Params, Route
-from .bills import CORRUPTIONS, Bill, send
+from .bills import CORRUPTIONS, Bill, Rows, send
 
-DEFAULT_BILL_SIZE = 64 * 1024
+TradeRows = Callable[[str, str, "str | None"], Rows]
+"""`trade_rows(bill_date, bill_type, sub_mchid)`: the rows of the day's emulated trades a trade bill lists."""
+
+DEFAULT_BILL_SIZE = 0  # no synthetic rows: a trade bill lists exactly the day's emulated trades
+TRADE_BILL_TYPES = ("ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND", "ALL_SPECIAL", "SUC_SPECIAL", "REF_SPECIAL")
 _IMAGES = frozenset({"jpg", "jpeg", "png", "bmp"})
 _VIDEOS = frozenset({"avi", "wmv", "mpeg", "mp4", "mov", "mkv", "flv", "f4v", "m4v", "rmvb"})
 _MIB = 1024 * 1024
@@ -66,15 +72,16 @@ class Media:
 class Files:
     """The media and bill endpoints and what they keep (`emu.files`): uploads, bills, corruptions."""
 
-    def __init__(self, base_url: Callable[[], str], mchid: str) -> None:
+    def __init__(self, base_url: Callable[[], str], mchid: str, trade_rows: TradeRows | None = None) -> None:
         self._base_url = base_url
         self._mchid = mchid
+        self._trade_rows = trade_rows
         self.bill_size = DEFAULT_BILL_SIZE
-        """Bytes (at least) of the CSV bills applied for from now on."""
+        """Bytes (at least) of the bills applied for from now on: synthetic rows fill what the day's trades leave."""
         self.media: dict[str, Media] = {}
         self.bills: dict[str, Bill] = {}  # by download token
         self._corruptions: list[str] = []
-        self._measured: dict[tuple[str, str, str, int], tuple[str, int]] = {}
+        self._measured: dict[tuple[str, str, str, int, Rows], tuple[str, int]] = {}
 
     def corrupt(self, mode: str = "flip", *, times: int = 1) -> None:
         """Corrupt the next `times` bill downloads: "flip" a byte (wrong SHA-1) or "truncate" (dropped halfway)."""
@@ -136,8 +143,15 @@ class Files:
         tar_type = incoming.query.get("tar_type")
         if tar_type not in (None, "GZIP"):
             raise _bad("tar_type must be GZIP when given")
-        bill = Bill(kind, date, self._mchid, self.bill_size, tar_type == "GZIP")
-        key = (kind, date, self._mchid, bill.size)
+        rows = Rows()
+        if kind == "tradebill":
+            bill_type = incoming.query.get("bill_type", "ALL")
+            if bill_type not in TRADE_BILL_TYPES:
+                raise _bad(f"bill_type must be one of {', '.join(TRADE_BILL_TYPES)}")
+            if self._trade_rows is not None:
+                rows = self._trade_rows(date, bill_type, incoming.query.get("sub_mchid"))
+        bill = Bill(kind, date, self._mchid, self.bill_size, tar_type == "GZIP", rows)
+        key = (kind, date, self._mchid, bill.size, rows)
         if key not in self._measured:
             await asyncio.to_thread(bill.measure)
             self._measured[key] = (bill.sha1, bill.length)
