@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
@@ -26,6 +26,10 @@ from wechatpay_chain.testing import Emulator
 from wechatpay_chain.testing._families.catalogue.samples import sample
 from wechatpay_chain.testing._http import path_segments
 from wechatpay_chain.testing._routing import Router
+
+if TYPE_CHECKING:
+    from wechatpay_chain._typed import V2PayRefundqueryv2PostXml as RefundQuery
+    from wechatpay_chain._typed import V2ToolsShorturlPostXml as ShortUrl
 
 V2 = catalogue().api("v2")
 ADDED = frozenset({"sign", "nonce_str", "sign_type"})  # what the client adds to the fields it sends
@@ -220,7 +224,7 @@ def test_emulator_md_lists_the_stateful_v2_endpoints() -> None:
 
 
 async def test_a_schema_answer_is_signed_deterministic_and_carries_the_request_values(client: Client) -> None:
-    fields = {"appid": "wx1", "mch_id": client.mchid, "out_refund_no": "R-1", "nonce_str": "n1"}
+    fields: RefundQuery = {"appid": "wx1", "mch_id": client.mchid, "out_refund_no": "R-1", "nonce_str": "n1"}
     first = await client.v2.pay.refundqueryv2.post(xml=fields)  # any one of the four ids will do
     again = await client.v2.pay.refundqueryv2.post(xml=fields)
     assert first.body == again.body  # the same request, the same bytes (its sign included)
@@ -233,7 +237,7 @@ async def test_a_schema_answer_is_signed_deterministic_and_carries_the_request_v
         xml={"mch_id": client.mchid, "sub_mch_id": "1", "date": "20240601"}
     )
     assert fund.xml()["sign_type"] == "HMAC-SHA256"  # where the answer names its sign type
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(ApiError) as caught:  # the typed chain accepts it too: the docs ask for any one id
         await client.v2.pay.refundqueryv2.post(xml={"appid": "wx1", "mch_id": client.mchid})
     assert caught.value.code == "LACK_PARAMS"
     assert caught.value.message == "缺少参数transaction_id (or one of out_trade_no, out_refund_no, refund_id)"
@@ -267,7 +271,7 @@ async def test_a_bad_field_is_refused_param_error_naming_it(
 
 async def test_a_stub_comes_before_the_schema_answer(emulator: Emulator, client: Client) -> None:
     shorturl = client.v2.tools.shorturl
-    fields = {"appid": "wx1", "mch_id": client.mchid, "long_url": "weixin://wxpay/bizpayurl?pr=1"}
+    fields: ShortUrl = {"appid": "wx1", "mch_id": client.mchid, "long_url": "weixin://wxpay/bizpayurl?pr=1"}
     assert (await shorturl.post(xml=fields)).xml()["short_url"] == "short_url"  # the schema-only answer
     emulator.stub("POST", "v2/tools/shorturl", {"result_code": "SUCCESS", "short_url": "weixin://wxpay/s/1"})
     assert (await shorturl.post(xml=fields)).xml()["short_url"] == "weixin://wxpay/s/1"
