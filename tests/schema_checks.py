@@ -5,15 +5,18 @@ The catalogue's string formats are checked by the small functions here; other fo
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import jsonschema
 import orjson
+
+_T = TypeVar("_T")
 
 JSON_FORMATS: dict[str, Callable[[str], object]] = {
     "rfc3339": lambda s: dt.datetime.fromisoformat(s.replace("Z", "+00:00")).tzinfo is not None or None,
@@ -37,3 +40,12 @@ def conforms(value: Any, tree: Any) -> list[str]:
         f"{'.'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
         for error in validator.iter_errors(value)
     ]
+
+
+async def problems_of_each(items: Sequence[_T], check: Callable[[_T], Awaitable[list[str]]]) -> list[str]:
+    """Every problem `check` finds, eight items at a time (a loaded emulator, not a stampede)."""
+    problems: list[str] = []
+    for start in range(0, len(items), 8):
+        for found in await asyncio.gather(*(check(item) for item in items[start : start + 8])):
+            problems += found
+    return problems

@@ -8,14 +8,13 @@ documented `refund_id_$n`) and checked with jsonschema, the `x-json` fields by t
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
-from schema_checks import conforms
+from schema_checks import conforms, problems_of_each
 
 import wechatpay_chain.testing
 from wechatpay_chain import ApiError, Client, Response
@@ -164,11 +163,7 @@ async def test_every_v2_endpoint_gets_a_documented_answer_and_refuses_a_missing_
     emulator: Emulator, client: Client
 ) -> None:
     emulator.router = Router()  # no stateful family: every endpoint answered from its schema
-    problems: list[str] = []
-    for start in range(0, len(V2), 8):
-        batch = V2[start : start + 8]
-        for found in await asyncio.gather(*(problems_of(client, endpoint) for endpoint in batch)):
-            problems += found
+    problems = await problems_of_each(V2, lambda endpoint: problems_of(client, endpoint))
     assert len(V2) == 136
     assert problems == []
     certified = [r for r in emulator.received if r.target.partition("?")[0].removeprefix("/") in CERTIFIED]
