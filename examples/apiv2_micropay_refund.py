@@ -17,11 +17,17 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from wechatpay_chain import ApiError, Client, V2Notification, v2_handler_for
 from wechatpay_chain.testing import Emulator
+
+if TYPE_CHECKING:  # the documented fields of each call, for type checkers (see docs/endpoints.md)
+    from wechatpay_chain._typed import V2PayMicropayPostXml as Micropay
+    from wechatpay_chain._typed import V2PayOrderqueryPostXml as OrderQuery
+    from wechatpay_chain._typed import V2SecapiPayRefundPostXml as Refund
 
 APPID = "wxd678efh567hg6787"  # placeholder: your appid
 AUTH_CODE = "134567890123456789"  # placeholder: the customer's payment code, as scanned
@@ -31,7 +37,7 @@ REAL_API = ("WECHATPAY_MCHID", "WECHATPAY_SERIAL", "WECHATPAY_PRIVATE_KEY", "WEC
 
 async def charge(client: Client, emulator: Emulator | None) -> str:
     """Micropay; on USERPAYING, poll orderquery until the customer has typed the password."""
-    order = {
+    order: Micropay = {
         "appid": APPID,
         "mch_id": client.mchid,
         "body": "门店-面包",
@@ -49,7 +55,7 @@ async def charge(client: Client, emulator: Emulator | None) -> str:
         print(f"micropay: {exc.code} ({exc.err_code_des}); polling the order")
     if emulator is not None:
         emulator.payments_v2.user_pay(OUT_TRADE_NO)  # the customer types the password
-    query = {"appid": APPID, "mch_id": client.mchid, "out_trade_no": OUT_TRADE_NO}
+    query: OrderQuery = {"appid": APPID, "mch_id": client.mchid, "out_trade_no": OUT_TRADE_NO}
     for _ in range(30):
         state = (await client.v2.pay.orderquery.post(xml=query)).xml()
         if state["trade_state"] == "SUCCESS":
@@ -65,7 +71,7 @@ async def example(client: Client, emulator: Emulator | None, notify_url: str, in
     transaction_id = await charge(client, emulator)
     print(f"paid: transaction_id {transaction_id}")
     out_refund_no = f"R{OUT_TRADE_NO}"
-    refund = {
+    refund: Refund = {
         "appid": APPID,
         "mch_id": client.mchid,
         "transaction_id": transaction_id,

@@ -211,7 +211,7 @@ async def order_and_pay(emu: Emulator, wxpay: Client, url: str, out_trade_no: st
         "trade_type": "NATIVE",
         "sign_type": sign_type,
     }
-    placed = (await wxpay.v2.pay.unifiedorder.post(xml=order)).xml()
+    placed = (await wxpay.chain("v2").pay.unifiedorder.post(xml=order)).xml()
     assert placed["code_url"].startswith("weixin://wxpay/bizpayurl?pr=")
     paid = emu.payments_v2.user_pay(out_trade_no)
     return str(paid["transaction_id"])
@@ -235,7 +235,7 @@ async def test_the_emulator_delivers_payment_and_refund_results_to_the_adapters(
             "refund_fee": 120,
             "notify_url": url,
         }
-        await wxpay.v2.secapi.pay.refund.post(xml=refund)  # over mutual TLS
+        await wxpay.chain("v2").secapi.pay.refund.post(xml=refund)  # over mutual TLS
         emu.payments_v2.settle_refund("R1")
         await emu.wait_delivered("REFUND.SUCCESS")
     payment, refunded = inbox.seen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -11,6 +11,9 @@ from wechatpay_chain._v2.signing import prepared, sign, signing_string
 from wechatpay_chain._v2.verification import verify
 from wechatpay_chain._v2.xml import loads
 from wechatpay_chain.testing import Answer, Credentials, Emulator, Incoming
+
+if TYPE_CHECKING:
+    from wechatpay_chain._typed import V2PayOrderqueryPostXml as OrderQuery
 
 # PROTOCOL.md, APIv2: the official documentation's example.
 VECTOR = {
@@ -89,7 +92,7 @@ def test_the_signer_signs_fields_handed_to_it_and_hides_its_key(credentials: Cre
 
 async def test_three_styles_send_the_same_signed_fields(emulator: Emulator, client: Client) -> None:
     emulator.stub("POST", "v2/pay/orderquery", _echo)
-    fields = {"appid": APPID, "mch_id": client.mchid, "out_trade_no": "T-1"}
+    fields: OrderQuery = {"appid": APPID, "mch_id": client.mchid, "out_trade_no": "T-1"}
     nodes = (client.v2.pay.orderquery, client.chain("v2/pay/orderquery"), client["v2/pay/orderquery"])
     for node in nodes:
         answer = (await node.post(xml=fields)).xml()
@@ -110,7 +113,7 @@ async def test_three_styles_send_the_same_signed_fields(emulator: Emulator, clie
 
 async def test_hmac_sha256_is_signed_and_answered_with_hmac(emulator: Emulator, client: Client) -> None:
     emulator.stub("POST", "v2/pay/orderquery", _echo)
-    answer = await client.v2.pay.orderquery.post(xml={"mch_id": client.mchid, "sign_type": "HMAC-SHA256"})
+    answer = await client.chain("v2").pay.orderquery.post(xml={"mch_id": client.mchid, "sign_type": "HMAC-SHA256"})
     sent = loads(emulator.received[-1].body)
     assert len(sent["sign"]) == 64 and sent["sign_type"] == "HMAC-SHA256"
     assert len(answer.xml()["sign"]) == 64  # the emulator answers in the request's sign type
@@ -119,7 +122,7 @@ async def test_hmac_sha256_is_signed_and_answered_with_hmac(emulator: Emulator, 
 async def test_a_get_query_is_signed(emulator: Emulator, client: Client) -> None:
     emulator.stub("GET", "v2/papay/h5entrustweb", _echo)
     query = {"appid": APPID, "mch_id": client.mchid, "plan_id": "12535", "contract_code": "C 1/中"}
-    await client.v2.papay.h5entrustweb.get(query=query)
+    await client.chain("v2").papay.h5entrustweb.get(query=query)
     received = emulator.received[-1]
     assert received.target.endswith("&sign=" + received.target.rpartition("sign=")[2])
     assert "nonce_str" not in received.target  # documented without a nonce
@@ -137,13 +140,13 @@ async def test_xml_is_for_apiv2_calls_and_alone(client: Client) -> None:
     with pytest.raises(ConfigurationError, match="xml= is for APIv2"):
         await client["v3/ping"].post(xml={"a": "1"})
     with pytest.raises(ConfigurationError, match="xml= alone"):
-        await client.v2.pay.micropay.post(xml={"a": "1"}, json={"a": 1})
+        await client.chain("v2").pay.micropay.post(xml={"a": "1"}, json={"a": 1})
     with pytest.raises(ConfigurationError, match="not this client's merchant"):
-        await client.v2.pay.micropay.post(xml={"mch_id": "1230000109"})
+        await client.chain("v2").pay.micropay.post(xml={"mch_id": "1230000109"})
     with pytest.raises(ConfigurationError, match="an APIv2 body is XML"):
-        await client.v2.pay.micropay.post(body=b'{"mch_id": 1}')
+        await client.chain("v2").pay.micropay.post(body=b'{"mch_id": 1}')
     with pytest.raises(ConfigurationError, match="sends signed fields"):
-        await client.v2.pay.micropay.post()
+        await client.chain("v2").pay.micropay.post()
 
 
 def _echo(incoming: Incoming) -> Answer:

@@ -93,6 +93,8 @@ def test_nested_and_repeated_elements() -> None:
         b"<xml><hblist><hbinfo><openid>o1</openid></hbinfo><hbinfo><openid>o2</openid></hbinfo></hblist></xml>"
     )
     assert fields == {"hblist": {"hbinfo": [{"openid": "o1"}, {"openid": "o2"}]}}
+    assert loads(dumps(fields, nested=True)) == fields  # the emulator's nested answers are written back so
+    assert loads(dumps(fields))["hblist"] == '{"hbinfo":[{"openid":"o1"},{"openid":"o2"}]}'  # a caller's: JSON
 
 
 def test_writing_escapes_and_keeps_the_order_given() -> None:

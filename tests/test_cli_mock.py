@@ -143,9 +143,9 @@ async def test_mock_tls_serves_https_and_apiv2_over_mutual_tls_from_the_printed_
                 "spbill_create_ip": "127.0.0.1",
                 "auth_code": "134567890123456789",
             }
-            await wxpay.v2.pay.micropay.post(xml=order)
+            await wxpay.chain("v2").pay.micropay.post(xml=order)
             refund = {"appid": order["appid"], "mch_id": info["mchid"], "out_trade_no": "T1", "out_refund_no": "R1"}
-            answer = await wxpay.v2.secapi.pay.refund.post(xml={**refund, "total_fee": 100, "refund_fee": 100})
+            answer = await wxpay.chain("v2").secapi.pay.refund.post(xml={**refund, "total_fee": 100, "refund_fee": 100})
             assert answer.xml()["result_code"] == "SUCCESS"
         code, stderr = await running.stop(signal.SIGINT)
     assert code == 0, stderr

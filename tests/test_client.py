@@ -116,7 +116,7 @@ async def test_unserialisable_json_is_refused_before_io(emulator: Emulator, clie
 async def test_v2_calls_without_the_apiv2_key_are_refused_before_io(emulator: Emulator) -> None:
     client = emulator.client(apiv2_key=None)
     with pytest.raises(ConfigurationError, match="apiv2_key="):
-        await client.v2.pay.micropay.post(xml={"mch_id": client.mchid, "auth_code": "134567890123456789"})
+        await client.chain("v2").pay.micropay.post(xml={"mch_id": client.mchid, "auth_code": "134567890123456789"})
     assert not emulator.received
 
 

@@ -147,12 +147,12 @@ async def _apiv2(emu: Emulator, client: Client) -> list[object]:
     """An APIv2 call, a refused one, a mutual-TLS one and a refund notification: what they leave behind."""
     kept: list[object] = [client.merchant_cert, client.apiv2_signer]
     emu.stub("POST", "v2/pay/orderquery", {"result_code": "SUCCESS"})
-    kept.append(await client.v2.pay.orderquery.post(xml={"mch_id": client.mchid}))
+    kept.append(await client.chain("v2").pay.orderquery.post(xml={"mch_id": client.mchid}))
     emu.fault("bad_signature", "pay/orderquery", times=1)
     calls: tuple[Callable[[], Awaitable[object]], ...] = (
-        lambda: client.v2.pay.orderquery.post(xml={"mch_id": client.mchid}),
-        lambda: client.v2.secapi.pay.refund.post(xml={"mch_id": client.mchid}),  # CA_ERROR: plain HTTP
-        lambda: emu.client(merchant_cert=None).v2.secapi.pay.refund.post(xml={}),  # refused before I/O
+        lambda: client.chain("v2").pay.orderquery.post(xml={"mch_id": client.mchid}),
+        lambda: client.chain("v2").secapi.pay.refund.post(xml={"mch_id": client.mchid}),  # CA_ERROR: plain HTTP
+        lambda: emu.client(merchant_cert=None).chain("v2").secapi.pay.refund.post(xml={}),  # refused before I/O
     )
     for call in calls:
         try:

@@ -12,7 +12,9 @@ catalogue shows as a readable diff.
 
 Repairs of the source are made here and listed in the output's `repairs` (and in NOTICE.md):
 types that are no JSON type (`"int"`, `"stringde"`, an example value written where the type
-belongs), a tree with properties but no type, and `pattern`s written between slashes.
+belongs), a tree with properties but no type, `pattern`s written between slashes, an APIv2
+`sign` too short for the HMAC-SHA256 sign its endpoint's `sign_type` allows, and identifiers
+marked required where WeChat Pay asks for any one of them (read as `x-required-any`).
 """
 
 from __future__ import annotations
@@ -50,11 +52,18 @@ PLAIN_KEYS = (
     "maximum",
     "minItems",
     "maxItems",
+    "x-required-any",  # groups of fields of which each needs one (a repair: see `alternatives`)
 )
 # Fields of an endpoint kept as they are when present.
 OPTIONAL_FIELDS = ("produces", "cert_required", "deprecated", "base_uri", "corpus_template")
 # A class holding the range `|-_` (0x7C down to 0x5F, which no regex engine accepts): a literal '-' meant.
 REVERSED_RANGE = "\\|-_"
+HMAC_SIGN_LENGTH = 64  # an HMAC-SHA256 `sign`: 64 hex characters (an MD5 one has 32)
+# An order named two ways, and what else names it in a query: where an APIv2 body's `required` lists
+# both of a pair, WeChat Pay asks for one of them (二选一, or 四选一 with a second pair), not all.
+ORDER_IDS = ("transaction_id", "out_trade_no")
+OTHER_IDS = (("out_refund_no", "refund_id"), ("sub_order_no", "sub_order_id"))
+BOTH_IDS = frozenset({"v2/cgi-bin/mch/customs/customdeclareorder", "v2/cgi-bin/mch/newcustoms/customdeclareredeclare"})
 
 MIT = """\
 Permission is hereby granted, free of charge, to any person obtaining a copy
@@ -163,6 +172,12 @@ def endpoint(source: dict[str, Any], compactor: Compactor) -> dict[str, Any]:
             kept["items"] = compactor.node(param["items"], f"{name} query {param['name']}[]")
         query.append(kept)
     body = source["body"]
+    responses = dict(source["responses"])
+    if takes_hmac(source):
+        body = widen_sign(body, f"{name} body", compactor)
+    if source["api"] == "v2" and source["template"] not in BOTH_IDS:
+        body = alternatives(body, f"{name} body", compactor)
+        responses = {status: widen_sign(tree, f"{name} {status}", compactor) for status, tree in responses.items()}
     record: dict[str, Any] = {
         "method": source["method"],
         "template": source["template"],
@@ -173,11 +188,47 @@ def endpoint(source: dict[str, Any], compactor: Compactor) -> dict[str, Any]:
         "body": None if body is None else compactor.node(body, f"{name} body"),
         "responses": {
             status: None if tree is None else compactor.node(tree, f"{name} {status}")
-            for status, tree in source["responses"].items()
+            for status, tree in responses.items()
         },
     }
     record.update({key: source[key] for key in OPTIONAL_FIELDS if key in source})
     return record
+
+
+def takes_hmac(source: dict[str, Any]) -> bool:
+    """Whether an APIv2 call documents a `sign_type` that allows HMAC-SHA256 (its answer is signed the same way)."""
+    if source["api"] != "v2":
+        return False
+    fields = dict((source["body"] or {}).get("properties", {}))
+    fields.update({param["name"]: param for param in source["query"]})
+    sign_type = fields.get("sign_type")
+    return sign_type is not None and "HMAC-SHA256" in sign_type.get("enum", ["HMAC-SHA256"])
+
+
+def widen_sign(tree: dict[str, Any] | None, where: str, compactor: Compactor) -> dict[str, Any] | None:
+    """The tree, its `sign` long enough for an HMAC-SHA256 sign (a copy: nodes are shared)."""
+    sign = (tree or {}).get("properties", {}).get("sign")
+    if tree is None or sign is None or sign.get("maxLength", HMAC_SIGN_LENGTH) >= HMAC_SIGN_LENGTH:
+        return tree
+    compactor.repairs.append(
+        f"{where}.sign: maxLength {sign['maxLength']} is shorter than the HMAC-SHA256 sign its sign_type "
+        f"allows; read as {HMAC_SIGN_LENGTH}"
+    )
+    properties = {**tree["properties"], "sign": {**sign, "maxLength": HMAC_SIGN_LENGTH}}
+    return {**tree, "properties": properties}
+
+
+def alternatives(tree: dict[str, Any] | None, where: str, compactor: Compactor) -> dict[str, Any] | None:
+    """The tree, the order's two identifiers (and a second pair named with them) required as alternatives."""
+    required = list((tree or {}).get("required", ()))
+    if tree is None or not set(ORDER_IDS) <= set(required):
+        return tree
+    group = [*ORDER_IDS, *(name for pair in OTHER_IDS if set(pair) <= set(required) for name in pair)]
+    named = ", ".join(group)
+    compactor.repairs.append(
+        f"{where}: required names {named}, of which WeChat Pay asks for one; read as x-required-any"
+    )
+    return {**tree, "required": [name for name in required if name not in group], "x-required-any": [group]}
 
 
 def render(source: Path) -> str:

@@ -43,3 +43,26 @@ async def answers(client: Client) -> None:
     answer = await client.v3.hirePowerBank.userQualifications._openid_.get(openid="o1")
     text: str = answer.json()["qualified_user"]  # expect[assignment]: (expression has type "bool", variable has type
     print(text, answer.json()["qualified"])  # expect[typeddict-item]: has no key "qualified"
+
+
+async def apiv2(client: Client) -> None:
+    micropay = client.v2.pay.micropay
+    await micropay.post(xml={"mch_id": "1"})  # expect[typeddict-item]: Missing keys ("appid", "auth_code", "body"
+    await micropay.post(
+        xml={  # expect[typeddict-unknown-key]: Extra key "sign" for TypedDict "V2PayMicropayPostXml"
+            "appid": "wx1",
+            "mch_id": "1",
+            "body": "b",
+            "out_trade_no": "o",
+            "spbill_create_ip": "1.1.1.1",
+            "auth_code": "134567890123456789",
+            "total_fee": "888",  # expect[typeddict-item]: TypedDict item "total_fee" has type "int"
+            "sign": "C380BEC2BFD727A4B6845133519F3AD6",  # the client signs
+        }
+    )
+    order = {"appid": "wx1", "mch_id": "1", "out_trade_no": "o"}
+    await client.v2.pay.orderquery.post(xml=order)  # expect[arg-type]: expected "V2PayOrderqueryPostXml"
+    await client.v2.pay.orderquery.post(json={"mch_id": "1"})  # expect[call-arg]: Unexpected keyword argument "json"
+    close = client.v2.pay.closeorder
+    await close.post(xml={"appid": "wx1", "mch_id": "1", "out_trade_no": "o"}, secure=1)  # expect[call-arg]: "secure"
+    await client.v2.pay.orderquery.get()  # expect[attr-defined]: "v2_pay_orderquery" has no attribute "get"

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import assert_type
 
-from wechatpay_chain import Chain, Client, Response
+from wechatpay_chain import Chain, Client, Response, XmlDict
 
 if TYPE_CHECKING:  # the typed chain's types exist for type checkers only
+    from wechatpay_chain._typed import V2SecapiPayRefundPostXml as V2Refund
     from wechatpay_chain._typed import V3PapayInsuranceSignContractsPlanIdContractIdRenewPostBody as Renewal
 
 
@@ -62,3 +63,49 @@ async def string_paths_stay_dynamic(client: Client) -> None:
     assert_type(client.v3.pay.chain("transactions/native"), Chain)
     await client["v3/anything/{x}"].post(x="1", json={"free": "form"}, body=None)
     await client.chain("v3/pay/transactions/native").post(json={"appid": "wx1"})
+
+
+async def apiv2(client: Client, order_no: str) -> None:
+    paid = await client.v2.pay.micropay.post(
+        xml={
+            "appid": "wxd678efh567hg6787",
+            "mch_id": client.mchid,
+            "body": "image形象店-深圳腾大-QQ公仔",
+            "out_trade_no": order_no,
+            "total_fee": 888,  # an int: sent as its digits
+            "spbill_create_ip": "8.8.8.8",
+            "auth_code": "120061098828009406",
+            "detail": {"cost_price": 888, "goods_detail": [{"goods_id": "1", "quantity": 1, "price": 888}]},
+            "sign_type": "HMAC-SHA256",  # may be given; sign and nonce_str are the client's
+        },
+        timeout=5,
+    )
+    assert_type(paid.xml(), XmlDict)  # text, as the wire carries it
+    query = client.v2.pay.orderquery  # the docs ask for transaction_id or out_trade_no: either will do
+    await query.post(xml={"appid": "wx1", "mch_id": client.mchid, "out_trade_no": order_no}, security=True)
+    refund: V2Refund = {
+        "appid": "wx1",
+        "mch_id": client.mchid,
+        "transaction_id": "4200000001",
+        "out_refund_no": "R1",
+        "total_fee": 888,
+        "refund_fee": 888,
+    }
+    await client.v2.secapi.pay.refund.post(xml=refund, nonceless=False, headers={"X-Trace": "1"}, idempotent=True)
+    entrust = client.v2.papay.h5entrustweb  # a GET: its signed fields are its query
+    await entrust.get(
+        query={
+            "appid": "wx1",
+            "mch_id": client.mchid,
+            "plan_id": "12535",
+            "contract_code": "C1",
+            "request_serial": 1,
+            "contract_display_account": "张三",
+            "notify_url": "https://example.com/n",
+            "version": "1.0",
+            "timestamp": "1414488825",
+            "clientip": "127.0.0.1",
+        },
+        base_url="https://api.mch.weixin.qq.com/",
+    )
+    await client["v2/pay/micropay"].post(xml={"mch_id": client.mchid})  # a string path stays dynamic

@@ -3,8 +3,8 @@
 The file (written by `tools/catalogue.py`) holds every schema node once, in a table, and each
 endpoint refers to its nodes by number; here the numbers are resolved into shared, nested dicts,
 so a schema tree reads like the JSON Schema it came from (`type`, `required`, `properties`,
-`items`, `enum`, `format`, `pattern`, lengths and bounds, `oneOf`, and `x-json` for a string
-that holds JSON).
+`items`, `enum`, `format`, `pattern`, lengths and bounds, `oneOf`, `x-json` for a string that
+holds JSON, and `x-required-any`: groups of fields of which any one is required).
 """
 
 from __future__ import annotations

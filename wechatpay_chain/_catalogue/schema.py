@@ -7,6 +7,9 @@ Fields are named as WeChat Pay's PARAM_ERROR answers name them: `amount.total`,
   enumerations and formats (`rfc3339`, `date`, `url`, `base64`, JSON held in a string, …);
 - `full=True` (the emulator, as WeChat Pay would): also lengths, patterns, bounds, item counts.
 
+Where the docs ask for any one of a few fields (`x-required-any`: an order's `transaction_id` or
+`out_trade_no`), the first is named when none is given.
+
 What the documentation leaves unsaid is not refused: fields it does not list, a `required`
 name it gives no schema for (79 such names in the source are mistakes: a path parameter, a field
 defined elsewhere), a field with no type. `null` counts as absent, and a required string must not
@@ -200,6 +203,9 @@ def _object(value: Any, tree: Schema, full: bool, field: str) -> Violation | Non
             return Violation(_join(field, name), "is required")
         if present == "" and properties[name].get("type") == "string":
             return Violation(_join(field, name), "is required and must not be empty")
+    for first, *others in tree.get("x-required-any", ()):  # any one of them will do
+        if all(value.get(name) in (None, "") for name in (first, *others)):
+            return Violation(_join(field, first), f"is required, or one of {', '.join(others)}")
     for name, child in properties.items():
         present = value.get(name)
         if present is not None:

@@ -7,13 +7,18 @@ keys of the tour's emulator, and an APIv2 notification endpoint on 127.0.0.1.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._client import Client
 from .._errors import ConfigurationError
 from .._v2.notifications import V2Notification, v2_handler_for
 from ..testing import Emulator
 from ._inbox import Inbox
+
+if TYPE_CHECKING:  # the typed chain's field types: for type checkers only
+    from .._typed import V2PayMicropayPostXml as Micropay
+    from .._typed import V2PayRefundqueryPostXml as RefundQuery
+    from .._typed import V2SecapiPayRefundPostXml as RefundFields
 
 APPID = "wxd678efh567hg6787"
 AUTH_CODE = "134567890123456789"  # a customer's payment code
@@ -71,9 +76,27 @@ class _V2Tour:
     def _fields(self, **fields: Any) -> dict[str, Any]:
         return {"appid": APPID, "mch_id": self.client.mchid, **fields}
 
+    def _refund_of(self, out_refund_no: str, refund_fee: int) -> RefundFields:
+        return {
+            "appid": APPID,
+            "mch_id": self.client.mchid,
+            "out_trade_no": "N1",
+            "out_refund_no": out_refund_no,
+            "total_fee": 3000,
+            "refund_fee": refund_fee,
+        }
+
     async def _micropay(self) -> str:
-        order = self._fields(body="面包", out_trade_no="M1", total_fee=1200, spbill_create_ip="127.0.0.1")
-        paid = (await self.client.v2.pay.micropay.post(xml={**order, "auth_code": AUTH_CODE})).xml()
+        order: Micropay = {  # checked against the documented fields by a type checker
+            "appid": APPID,
+            "mch_id": self.client.mchid,
+            "body": "面包",
+            "out_trade_no": "M1",
+            "total_fee": 1200,
+            "spbill_create_ip": "127.0.0.1",
+            "auth_code": AUTH_CODE,
+        }
+        paid = (await self.client.v2.pay.micropay.post(xml=order)).xml()
         _expect("result_code", paid.get("result_code"), "SUCCESS")
         return f"SUCCESS, transaction_id {paid['transaction_id']}, answer sign verified"
 
@@ -102,9 +125,8 @@ class _V2Tour:
         return "TRANSACTION.SUCCESS verified (sign checked), answered SUCCESS"
 
     async def _refund(self) -> str:
-        refund = self._fields(
-            out_trade_no="N1", out_refund_no="R1", total_fee=3000, refund_fee=1000, notify_url=self.inbox.url
-        )
+        refund = self._refund_of("R1", 1000)
+        refund["notify_url"] = self.inbox.url
         made = (await self.client.v2.secapi.pay.refund.post(xml=refund)).xml()
         return f"PROCESSING, refund_id {made['refund_id']}"
 
@@ -116,15 +138,15 @@ class _V2Tour:
         return f"REFUND.SUCCESS: req_info decrypted, {refunded['out_refund_no']} refunded {refunded['refund_fee']}"
 
     async def _refundquery(self) -> str:
-        answer = (await self.client.v2.pay.refundquery.post(xml=self._fields(out_refund_no="R1"))).xml()
+        query: RefundQuery = {"appid": APPID, "mch_id": self.client.mchid, "out_refund_no": "R1"}
+        answer = (await self.client.v2.pay.refundquery.post(xml=query)).xml()
         _expect("refund_status_0", answer.get("refund_status_0"), "SUCCESS")
         return "refund_status_0 SUCCESS"
 
     async def _refused(self) -> str:
         without = self.bank.client(merchant_cert=None)
-        refund = self._fields(out_trade_no="N1", out_refund_no="R2", total_fee=3000, refund_fee=1)
         try:
-            await without.v2.secapi.pay.refund.post(xml=refund)
+            await without.v2.secapi.pay.refund.post(xml=self._refund_of("R2", 1))
         except ConfigurationError:
             return "ConfigurationError before any I/O: merchant_cert= needed"
         raise Misbehaved("a refund without the merchant certificate was sent")

@@ -31,6 +31,13 @@ class Options(TypedDict, total=False):
     timeout: TimeoutTypes | None
     idempotent: bool | None
 
+class V2Options(Options, total=False):
+    """The options of an APIv2 call besides its fields: the merchant certificate, the nonce, placeholder values."""
+
+    security: bool | None
+    nonceless: bool | None
+    placeholders: Mapping[str, str | int] | None
+
 class _Node:
     """What every typed node has: a literal path below it is a dynamic `Chain`."""
 
@@ -82,10 +89,10 @@ class v2_appauth(_Node):
     getaccesstoken: v2_appauth_getaccesstoken
 
 class v2_appauth_authindex(_Node):
-    async def get(self, **options: Any) -> Response: ...
+    async def get(self, *, query: V2AppauthAuthindexGetQuery, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_appauth_getaccesstoken(_Node):
-    async def get(self, **options: Any) -> Response: ...
+    async def get(self, *, query: V2AppauthGetaccesstokenGetQuery, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_applyment(_Node):
     micro: v2_applyment_micro
@@ -101,37 +108,37 @@ class v2_applyment_micro(_Node):
 
 class v2_applyment_micro_getstate(_Node):
     @deprecated("POST v2/applyment/micro/getstate is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2ApplymentMicroGetstatePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_applyment_micro_getupgradestate(_Node):
     @deprecated("POST v2/applyment/micro/getupgradestate is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2ApplymentMicroGetupgradestatePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_applyment_micro_modifyarchives(_Node):
     @deprecated("POST v2/applyment/micro/modifyarchives is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2ApplymentMicroModifyarchivesPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_applyment_micro_modifycontactinfo(_Node):
     @deprecated("POST v2/applyment/micro/modifycontactinfo is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2ApplymentMicroModifycontactinfoPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_applyment_micro_signcontract(_Node):
     @deprecated("POST v2/applyment/micro/signcontract is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2ApplymentMicroSigncontractPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_applyment_micro_submit(_Node):
     @deprecated("POST v2/applyment/micro/submit is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2ApplymentMicroSubmitPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_applyment_micro_submitupgrade(_Node):
     @deprecated("POST v2/applyment/micro/submitupgrade is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2ApplymentMicroSubmitupgradePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_billcommentsp(_Node):
     batchquerycomment: v2_billcommentsp_batchquerycomment
 
 class v2_billcommentsp_batchquerycomment(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2BillcommentspBatchquerycommentPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_cgiBin(_Node):
     mch: v2_cgiBin_mch
@@ -145,16 +152,16 @@ class v2_cgiBin_mch_customs(_Node):
     customdeclarequery: v2_cgiBin_mch_customs_customdeclarequery
 
 class v2_cgiBin_mch_customs_customdeclareorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2CgiBinMchCustomsCustomdeclareorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_cgiBin_mch_customs_customdeclarequery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2CgiBinMchCustomsCustomdeclarequeryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_cgiBin_mch_newcustoms(_Node):
     customdeclareredeclare: v2_cgiBin_mch_newcustoms_customdeclareredeclare
 
 class v2_cgiBin_mch_newcustoms_customdeclareredeclare(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2CgiBinMchNewcustomsCustomdeclareredeclarePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_deposit(_Node):
     consume: v2_deposit_consume
@@ -167,34 +174,34 @@ class v2_deposit(_Node):
     unifiedorder: v2_deposit_unifiedorder
 
 class v2_deposit_consume(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2DepositConsumePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_deposit_facepay(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2DepositFacepayPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_deposit_micropay(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2DepositMicropayPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_deposit_orderquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2DepositOrderqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_deposit_refund(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2DepositRefundPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_deposit_refundquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2DepositRefundqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_deposit_reverse(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2DepositReversePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_deposit_unifiedorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2DepositUnifiedorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_face(_Node):
     get_wxpayface_authinfo: v2_face_get_wxpayface_authinfo
 
 class v2_face_get_wxpayface_authinfo(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2FaceGetWxpayfaceAuthinfoPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_fund(_Node):
     queryautowithdrawbydate: v2_fund_queryautowithdrawbydate
@@ -202,11 +209,11 @@ class v2_fund(_Node):
 
 class v2_fund_queryautowithdrawbydate(_Node):
     @deprecated("POST v2/fund/queryautowithdrawbydate is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2FundQueryautowithdrawbydatePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_fund_reautowithdrawbydate(_Node):
     @deprecated("POST v2/fund/reautowithdrawbydate is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2FundReautowithdrawbydatePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mchrisk(_Node):
     bankquerymchauditinfo: v2_mchrisk_bankquerymchauditinfo
@@ -216,19 +223,19 @@ class v2_mchrisk(_Node):
     syncmchriskresult: v2_mchrisk_syncmchriskresult
 
 class v2_mchrisk_bankquerymchauditinfo(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MchriskBankquerymchauditinfoPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mchrisk_channelquerymchauditinfo(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MchriskChannelquerymchauditinfoPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mchrisk_querymchrisk(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MchriskQuerymchriskPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mchrisk_setmchriskcallback(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MchriskSetmchriskcallbackPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mchrisk_syncmchriskresult(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MchriskSyncmchriskresultPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers(_Node):
     gethbinfo: v2_mmpaymkttransfers_gethbinfo
@@ -244,10 +251,10 @@ class v2_mmpaymkttransfers(_Node):
     sendworkwxredpack: v2_mmpaymkttransfers_sendworkwxredpack
 
 class v2_mmpaymkttransfers_gethbinfo(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersGethbinfoPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_gettransferinfo(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersGettransferinfoPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_promotion(_Node):
     paywwsptrans2pocket: v2_mmpaymkttransfers_promotion_paywwsptrans2pocket
@@ -255,48 +262,48 @@ class v2_mmpaymkttransfers_promotion(_Node):
     transfers: v2_mmpaymkttransfers_promotion_transfers
 
 class v2_mmpaymkttransfers_promotion_paywwsptrans2pocket(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersPromotionPaywwsptrans2pocketPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_promotion_querywwsptrans2pocket(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersPromotionQuerywwsptrans2pocketPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_promotion_transfers(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersPromotionTransfersPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_query_coupon_stock(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersQueryCouponStockPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_querycouponsinfo(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersQuerycouponsinfoPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_queryworkwxredpack(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersQueryworkwxredpackPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_send_coupon(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersSendCouponPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_sendgroupredpack(_Node):
     @deprecated("POST v2/mmpaymkttransfers/sendgroupredpack is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersSendgroupredpackPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_sendminiprogramhb(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersSendminiprogramhbPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_sendredpack(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersSendredpackPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaymkttransfers_sendworkwxredpack(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaymkttransfersSendworkwxredpackPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaysptrans(_Node):
     pay_bank: v2_mmpaysptrans_pay_bank
     query_bank: v2_mmpaysptrans_query_bank
 
 class v2_mmpaysptrans_pay_bank(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaysptransPayBankPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_mmpaysptrans_query_bank(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2MmpaysptransQueryBankPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay(_Node):
     deletecontract: v2_papay_deletecontract
@@ -307,13 +314,13 @@ class v2_papay(_Node):
     querycontract: v2_papay_querycontract
 
 class v2_papay_deletecontract(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PapayDeletecontractPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay_entrustweb(_Node):
-    async def get(self, **options: Any) -> Response: ...
+    async def get(self, *, query: V2PapayEntrustwebGetQuery, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay_h5entrustweb(_Node):
-    async def get(self, **options: Any) -> Response: ...
+    async def get(self, *, query: V2PapayH5entrustwebGetQuery, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay_partner(_Node):
     deletecontract: v2_papay_partner_deletecontract
@@ -323,25 +330,25 @@ class v2_papay_partner(_Node):
     querycontract: v2_papay_partner_querycontract
 
 class v2_papay_partner_deletecontract(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PapayPartnerDeletecontractPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay_partner_entrustweb(_Node):
-    async def get(self, **options: Any) -> Response: ...
+    async def get(self, *, query: V2PapayPartnerEntrustwebGetQuery, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay_partner_h5entrustweb(_Node):
-    async def get(self, **options: Any) -> Response: ...
+    async def get(self, *, query: V2PapayPartnerH5entrustwebGetQuery, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay_partner_preentrustweb(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PapayPartnerPreentrustwebPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay_partner_querycontract(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PapayPartnerQuerycontractPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay_preentrustweb(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PapayPreentrustwebPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_papay_querycontract(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PapayQuerycontractPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay(_Node):
     closecombinedorder: v2_pay_closecombinedorder
@@ -371,92 +378,92 @@ class v2_pay(_Node):
     unifiedorder: v2_pay_unifiedorder
 
 class v2_pay_closecombinedorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayClosecombinedorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_closeorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayCloseorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_combinedorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayCombinedorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_contractorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayContractorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_downloadbill(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayDownloadbillPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_downloadfundflow(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayDownloadfundflowPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_facepay(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayFacepayPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_facepayquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayFacepayqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_micropay(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayMicropayPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_orderquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayOrderqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_paporderquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayPaporderqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_pappayapply(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayPappayapplyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_partner(_Node):
     paporderquery: v2_pay_partner_paporderquery
     pappayapply: v2_pay_partner_pappayapply
 
 class v2_pay_partner_paporderquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayPartnerPaporderqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_partner_pappayapply(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayPartnerPappayapplyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_profitsharingaddreceiver(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayProfitsharingaddreceiverPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_profitsharingmerchantratioquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayProfitsharingmerchantratioqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_profitsharingorderamountquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayProfitsharingorderamountqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_profitsharingquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayProfitsharingqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_profitsharingremovereceiver(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayProfitsharingremovereceiverPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_profitsharingreturnquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayProfitsharingreturnqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_querycombinedorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayQuerycombinedorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_queryexchagerate(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayQueryexchageratePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_refundquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayRefundqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_refundqueryv2(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayRefundqueryv2PostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_settlementquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PaySettlementqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_pay_unifiedorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayUnifiedorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_payitil(_Node):
     report: v2_payitil_report
 
 class v2_payitil_report(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2PayitilReportPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_risk(_Node):
     getcertficates: v2_risk_getcertficates
@@ -464,13 +471,13 @@ class v2_risk(_Node):
     getviolation: v2_risk_getviolation
 
 class v2_risk_getcertficates(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2RiskGetcertficatesPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_risk_getpublickey(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2RiskGetpublickeyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_risk_getviolation(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2RiskGetviolationPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_sandboxnew(_Node):
     pay: v2_sandboxnew_pay
@@ -486,31 +493,31 @@ class v2_sandboxnew_pay(_Node):
 
 class v2_sandboxnew_pay_downloadbill(_Node):
     @deprecated("POST v2/sandboxnew/pay/downloadbill is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SandboxnewPayDownloadbillPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_sandboxnew_pay_getsignkey(_Node):
     @deprecated("POST v2/sandboxnew/pay/getsignkey is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SandboxnewPayGetsignkeyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_sandboxnew_pay_micropay(_Node):
     @deprecated("POST v2/sandboxnew/pay/micropay is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SandboxnewPayMicropayPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_sandboxnew_pay_orderquery(_Node):
     @deprecated("POST v2/sandboxnew/pay/orderquery is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SandboxnewPayOrderqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_sandboxnew_pay_refund(_Node):
     @deprecated("POST v2/sandboxnew/pay/refund is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SandboxnewPayRefundPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_sandboxnew_pay_refundquery(_Node):
     @deprecated("POST v2/sandboxnew/pay/refundquery is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SandboxnewPayRefundqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_sandboxnew_pay_unifiedorder(_Node):
     @deprecated("POST v2/sandboxnew/pay/unifiedorder is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SandboxnewPayUnifiedorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi(_Node):
     mch: v2_secapi_mch
@@ -526,29 +533,29 @@ class v2_secapi_mch(_Node):
     uploadmedia: v2_secapi_mch_uploadmedia
 
 class v2_secapi_mch_addsubdevconfig(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiMchAddsubdevconfigPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_mch_channelsetting(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiMchChannelsettingPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_mch_modifymchinfo(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiMchModifymchinfoPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_mch_querysubdevconfig(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiMchQuerysubdevconfigPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_mch_submchmanage(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiMchSubmchmanagePostXml, query: V2SecapiMchSubmchmanagePostQuery, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_mch_uploadmedia(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_mkt(_Node):
     addrecommendconf: v2_secapi_mkt_addrecommendconf
 
 class v2_secapi_mkt_addrecommendconf(_Node):
     @deprecated("POST v2/secapi/mkt/addrecommendconf is deprecated in the WeChat Pay documentation")
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiMktAddrecommendconfPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_pay(_Node):
     facepayreverse: v2_secapi_pay_facepayreverse
@@ -561,48 +568,48 @@ class v2_secapi_pay(_Node):
     reverse: v2_secapi_pay_reverse
 
 class v2_secapi_pay_facepayreverse(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiPayFacepayreversePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_pay_multiprofitsharing(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiPayMultiprofitsharingPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_pay_profitsharing(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiPayProfitsharingPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_pay_profitsharingfinish(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiPayProfitsharingfinishPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_pay_profitsharingreturn(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiPayProfitsharingreturnPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_pay_refund(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiPayRefundPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_pay_refundv2(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiPayRefundv2PostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secapi_pay_reverse(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecapiPayReversePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secsvc(_Node):
     getrealnameinfo: v2_secsvc_getrealnameinfo
     realnameauth: v2_secsvc_realnameauth
 
 class v2_secsvc_getrealnameinfo(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecsvcGetrealnameinfoPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_secsvc_realnameauth(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2SecsvcRealnameauthPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_tools(_Node):
     authcodetoopenid: v2_tools_authcodetoopenid
     shorturl: v2_tools_shorturl
 
 class v2_tools_authcodetoopenid(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2ToolsAuthcodetoopenidPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_tools_shorturl(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2ToolsShorturlPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_transit(_Node):
     partnerpay: v2_transit_partnerpay
@@ -615,26 +622,26 @@ class v2_transit_partnerpay(_Node):
     querystate: v2_transit_partnerpay_querystate
 
 class v2_transit_partnerpay_payapply(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2TransitPartnerpayPayapplyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_transit_partnerpay_queryorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2TransitPartnerpayQueryorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_transit_partnerpay_querystate(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2TransitPartnerpayQuerystatePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_transit_pay(_Node):
     payapply: v2_transit_pay_payapply
     querystate: v2_transit_pay_querystate
 
 class v2_transit_pay_payapply(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2TransitPayPayapplyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_transit_pay_querystate(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2TransitPayQuerystatePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_transit_queryorder(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2TransitQueryorderPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_vehicle(_Node):
     partnerpay: v2_vehicle_partnerpay
@@ -646,13 +653,13 @@ class v2_vehicle_partnerpay(_Node):
     querystate: v2_vehicle_partnerpay_querystate
 
 class v2_vehicle_partnerpay_notification(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2VehiclePartnerpayNotificationPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_vehicle_partnerpay_payapply(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2VehiclePartnerpayPayapplyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_vehicle_partnerpay_querystate(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2VehiclePartnerpayQuerystatePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_vehicle_pay(_Node):
     notification: v2_vehicle_pay_notification
@@ -660,13 +667,13 @@ class v2_vehicle_pay(_Node):
     querystate: v2_vehicle_pay_querystate
 
 class v2_vehicle_pay_notification(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2VehiclePayNotificationPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_vehicle_pay_payapply(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2VehiclePayPayapplyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_vehicle_pay_querystate(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2VehiclePayQuerystatePostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_wxv(_Node):
     cancelbill: v2_wxv_cancelbill
@@ -679,28 +686,28 @@ class v2_wxv(_Node):
     queryrentbill: v2_wxv_queryrentbill
 
 class v2_wxv_cancelbill(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2WxvCancelbillPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_wxv_changerentmoney(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2WxvChangerentmoneyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_wxv_createhotelbill(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2WxvCreatehotelbillPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_wxv_createrentbill(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2WxvCreaterentbillPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_wxv_finishhotelbill(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2WxvFinishhotelbillPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_wxv_finishrentbill(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2WxvFinishrentbillPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_wxv_queryhotelbill(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2WxvQueryhotelbillPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_wxv_queryrentbill(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2WxvQueryrentbillPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_xdc(_Node):
     apiv2getsignkey: v2_xdc_apiv2getsignkey
@@ -713,7 +720,7 @@ class v2_xdc_apiv2getsignkey_sign(_Node):
     getsignkey: v2_xdc_apiv2getsignkey_sign_getsignkey
 
 class v2_xdc_apiv2getsignkey_sign_getsignkey(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2XdcApiv2getsignkeySignGetsignkeyPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_xdc_apiv2sandbox(_Node):
     pay: v2_xdc_apiv2sandbox_pay
@@ -723,10 +730,10 @@ class v2_xdc_apiv2sandbox_pay(_Node):
     orderquery: v2_xdc_apiv2sandbox_pay_orderquery
 
 class v2_xdc_apiv2sandbox_pay_micropay(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2XdcApiv2sandboxPayMicropayPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v2_xdc_apiv2sandbox_pay_orderquery(_Node):
-    async def post(self, **options: Any) -> Response: ...
+    async def post(self, *, xml: V2XdcApiv2sandboxPayOrderqueryPostXml, **options: Unpack[V2Options]) -> Response: ...
 
 class v3(_Node):
     abnormalFundProcessing: v3_abnormalFundProcessing
@@ -6439,6 +6446,2298 @@ class HkV3CertificatesGetAnswer(TypedDict, total=False):
 
     data: Required[list[DataItem]]
 
+class V2AppauthAuthindexGetQuery(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    appid: Required[str]
+    redirect_uri: Required[str]
+    response_type: Required[Literal["code"]]
+    scope: Required[Literal["pay_identity", "pay_realname"]]
+    state: Required[str]
+
+class V2AppauthGetaccesstokenGetQuery(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    appid: Required[str]
+    openid: Required[str]
+    code: Required[str]
+    grant_type: Required[Literal["authorization_code"]]
+    scope: Required[Literal["pay_identity"]]
+    sign_type: Literal["HMAC-SHA256"]
+
+class V2ApplymentMicroGetstatePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    applyment_id: str
+    business_code: str
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    version: Required[str]
+
+class V2ApplymentMicroGetupgradestatePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: Required[str]
+    version: Required[str]
+
+class V2ApplymentMicroModifyarchivesPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    account_bank: str
+    account_number: str
+    bank_address_code: Required[str]
+    bank_name: str
+    cert_sn: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: Required[str]
+    version: Required[Literal["1.0"]]
+
+class V2ApplymentMicroModifycontactinfoPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    cert_sn: Required[str]
+    email: str
+    mch_id: Required[str]
+    merchant_name: str
+    mobile_phone: str
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: str
+    version: Required[Literal["1.0"]]
+
+class V2ApplymentMicroSigncontractPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    ...
+
+class V2ApplymentMicroSubmitPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    account_bank: Required[str]
+    account_name: Required[str]
+    account_number: Required[str]
+    address_certification: str
+    bank_address_code: Required[str]
+    bank_name: str
+    business_addition_desc: str
+    business_addition_pics: str | Sequence[str]
+    business_code: Required[str]
+    cert_sn: Required[str]
+    contact: Required[str]
+    contact_email: str
+    contact_phone: Required[str]
+    id_card_copy: Required[str]
+    id_card_name: Required[str]
+    id_card_national: Required[str]
+    id_card_number: Required[str]
+    id_card_valid_time: Required[str | Sequence[str]]
+    indoor_pic: Required[str]
+    mch_id: Required[str]
+    merchant_shortname: Required[str]
+    nonce_str: str
+    product_desc: Required[str]
+    rate: Required[str]
+    service_phone: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    store_address_code: Required[str]
+    store_entrance_pic: Required[str]
+    store_latitude: str
+    store_longitude: str
+    store_name: Required[str]
+    store_street: Required[str]
+    version: Required[Literal["3.0"]]
+
+class V2ApplymentMicroSubmitupgradePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    account_bank: str
+    account_name: str
+    account_number: str
+    bank_address_code: str
+    bank_name: str
+    business: Required[str]
+    business_addition_desc: str
+    business_addition_pics: str
+    business_licence_type: Required[str]
+    business_license_copy: Required[str]
+    business_license_number: Required[str]
+    business_scene: Required[str]
+    business_time: Required[str]
+    cert_sn: Required[str]
+    company_address: Required[str]
+    contact_email: str
+    legal_person: Required[str]
+    mch_id: Required[str]
+    merchant_name: Required[str]
+    merchant_shortname: Required[str]
+    nonce_str: str
+    organization_copy: str
+    organization_number: str
+    organization_time: str
+    organization_type: Required[str]
+    qualifications: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: Required[str]
+    version: Required[Literal["1.0"]]
+
+class V2BillcommentspBatchquerycommentPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    begin_time: Required[str]
+    end_time: Required[str]
+    limit: int
+    mch_id: Required[str]
+    nonce_str: str
+    offset: Required[int]
+    sign_type: Literal["HMAC-SHA256"]
+
+class V2CgiBinMchCustomsCustomdeclareorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    action_type: Literal["ADD", "MODIFY"]
+    appid: Required[str]
+    cert_id: str
+    cert_type: Literal["IDCARD"]
+    customs: Required[Literal["GUANGZHOU_ZS", "HANGZHOU_ZS", "NINGBO", "ZHENGZHOU_BS", "CHONGQING", "SHANGHAI_ZS", "SHENZHEN", "ZHENGZHOU_ZH_ZS", "TIANJIN"]]
+    duty: int
+    fee_type: str
+    mch_customs_no: Required[str]
+    mch_id: Required[str]
+    name: str
+    order_fee: int
+    out_trade_no: Required[str]
+    product_fee: int
+    sub_order_no: str
+    transaction_id: Required[str]
+    transport_fee: int
+
+class V2CgiBinMchCustomsCustomdeclarequeryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    customs: Required[Literal["GUANGZHOU_ZS", "HANGZHOU_ZS", "NINGBO", "ZHENGZHOU_BS", "CHONGQING", "SHANGHAI_ZS", "SHENZHEN", "ZHENGZHOU_ZH_ZS", "TIANJIN"]]
+    mch_id: Required[str]
+    out_trade_no: str
+    sign_type: Literal["MD5"]
+    sub_order_id: str
+    sub_order_no: str
+    transaction_id: str
+
+class V2CgiBinMchNewcustomsCustomdeclareredeclarePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    customs: Required[Literal["GUANGZHOU_ZS", "HANGZHOU_ZS", "NINGBO", "ZHENGZHOU_BS", "CHONGQING", "SHANGHAI_ZS", "SHENZHEN", "ZHENGZHOU_ZH_ZS", "TIANJIN"]]
+    mch_customs_no: Required[str]
+    mch_id: Required[str]
+    out_trade_no: Required[str]
+    sign_type: Literal["MD5"]
+    sub_order_id: str
+    sub_order_no: str
+    transaction_id: Required[str]
+
+class V2DepositConsumePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    consume_fee: Required[int]
+    fee_type: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: Required[str]
+    total_fee: Required[int]
+    transaction_id: str
+
+class GoodsDetailItem(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    body: str
+    goods_category: str
+    goods_id: Required[str]
+    goods_name: Required[str]
+    goods_num: Required[float]
+    price: Required[float]
+    wxpay_goods_id: str
+
+class Detail(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    goods_detail: Required[Sequence[GoodsDetailItem]]
+
+class V2DepositFacepayPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    deposit: Literal["Y", "N"]
+    detail: str | Detail
+    device_info: str
+    face_code: Required[str]
+    fee_type: Required[str]
+    goods_tag: str
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    openid: str
+    out_trade_no: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+
+class GoodsDetailItem_2(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    goods_id: str
+    goods_name: str
+    price: Required[float]
+    quantity: Required[float]
+    wxpay_goods_id: str
+
+class Detail_2(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    cost_price: float
+    goods_detail: Required[Sequence[GoodsDetailItem_2]]
+    receipt_id: str
+
+class StoreInfo(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    address: str
+    area_code: str
+    id: Required[str]
+    name: str
+
+class SceneInfo(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    store_info: Required[StoreInfo]
+
+class V2DepositMicropayPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    auth_code: Required[str]
+    body: Required[str]
+    deposit: Required[Literal["Y", "N"]]
+    detail: str | Detail_2
+    device_info: str
+    fee_type: Required[str]
+    goods_tag: str
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: Required[str]
+    profit_sharing: Literal["N", "Y"]
+    receipt: str
+    scene_info: str | SceneInfo
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+    version: str
+
+class V2DepositOrderqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+    version: Literal["1.0"]
+
+class V2DepositRefundPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: str
+    out_refund_no: Required[str]
+    out_trade_no: str
+    refund_account: str
+    refund_desc: str
+    refund_fee: Required[int]
+    refund_fee_type: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    total_fee: Required[int]
+    transaction_id: str
+
+class V2DepositRefundqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    offset: int
+    out_refund_no: str
+    out_trade_no: str
+    refund_id: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+
+class V2DepositReversePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: Required[str]
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+
+class V2DepositUnifiedorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    detail: str | Detail_2
+    device_info: str
+    fee_type: Required[str]
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: Required[str]
+    openid: str
+    out_trade_no: Required[str]
+    product_id: str
+    receipt: Literal["Y", "N"]
+    scene_info: str | SceneInfo
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: Required[str]
+    sub_openid: str
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+    trade_type: Required[Literal["JSAPI", "APP"]]
+
+class V2FaceGetWxpayfaceAuthinfoPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    device_id: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    now: Required[int]
+    rawdata: Required[str]
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    store_id: Required[str]
+    store_name: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    version: Required[Literal["1"]]
+
+class V2FundQueryautowithdrawbydatePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    date: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: Required[str]
+
+class V2FundReautowithdrawbydatePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    date: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: Required[str]
+
+class V2MchriskBankquerymchauditinfoPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    channel_id: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: Required[str]
+
+class V2MchriskChannelquerymchauditinfoPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    acquiring_bank_id: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: Required[str]
+
+class V2MchriskQuerymchriskPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    business_license_number: str
+    cert_serial_number: str
+    certificates_name: str
+    certificates_number: str
+    company_name: str
+    mch_id: Required[str]
+    nonce_str: str
+    settlement_card_bank: str
+    settlement_card_name: str
+    settlement_card_no: str
+    sign_type: Literal["HMAC-SHA256"]
+    store_address: str
+    store_latitude: str
+    store_longitude: str
+
+class V2MchriskSetmchriskcallbackPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    callback_url: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+
+class V2MchriskSyncmchriskresultPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    business_license_number: str
+    certificates_name: str
+    certificates_number: str
+    company_name: str
+    event_code: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    punish_type: Required[str]
+    risk_type: Required[str]
+    settlement_card_bank: str
+    settlement_card_name: str
+    settlement_card_no: str
+    sign_type: Literal["HMAC-SHA256"]
+    store_address: str
+    store_latitude: str
+    store_longitude: str
+    sub_mch_id: Required[str]
+
+class V2MmpaymkttransfersGethbinfoPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    bill_type: Required[Literal["MCHT"]]
+    mch_billno: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+
+class V2MmpaymkttransfersGettransferinfoPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    partner_trade_no: Required[str]
+
+class V2MmpaymkttransfersPromotionPaywwsptrans2pocketPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    act_name: Required[str]
+    agentid: str
+    amount: Required[int]
+    appid: Required[str]
+    approval_number: Required[str]
+    approval_type: Literal[1]
+    check_name: Required[Literal["FORCE_CHECK"]]
+    desc: Required[str]
+    device_info: str
+    mch_id: Required[str]
+    nonce_str: str
+    openid: Required[str]
+    partner_trade_no: Required[str]
+    re_user_name: str
+    spbill_create_ip: Required[str]
+    workwx_sign: Required[str]
+    ww_msg_type: Required[Literal["NORMAL_MSG", "APPROVAL_MSG"]]
+
+class V2MmpaymkttransfersPromotionQuerywwsptrans2pocketPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    partner_trade_no: str
+    mch_billno: Any
+
+class V2MmpaymkttransfersPromotionTransfersPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    amount: Required[int]
+    brand_id: int
+    check_name: Required[str]
+    desc: Required[str]
+    device_info: str
+    finder_template_id: str
+    mch_appid: Required[str]
+    mchid: Required[str]
+    nonce_str: str
+    openid: Required[str]
+    partner_trade_no: Required[str]
+    re_user_name: str
+    scene: str
+    spbill_create_ip: Required[str]
+
+class V2MmpaymkttransfersQueryCouponStockPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    coupon_stock_id: Required[str]
+    device_info: str
+    mch_id: Required[str]
+    nonce_str: str
+    op_user_id: str
+    type: Literal["XML"]
+    version: Literal["1.0"]
+
+class V2MmpaymkttransfersQuerycouponsinfoPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    coupon_id: Required[str]
+    device_info: str
+    mch_id: Required[str]
+    nonce_str: str
+    op_user_id: str
+    openid: Required[str]
+    stock_id: Required[str]
+    type: Literal["XML"]
+    version: Literal["1.0"]
+
+class V2MmpaymkttransfersQueryworkwxredpackPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_billno: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+
+class V2MmpaymkttransfersSendCouponPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    coupon_stock_id: Required[str]
+    device_info: str
+    mch_id: Required[str]
+    nonce_str: str
+    op_user_id: str
+    openid: Required[str]
+    openid_count: Required[int]
+    partner_trade_no: Required[str]
+    type: Literal["XML"]
+    version: Literal["1.0"]
+
+class V2MmpaymkttransfersSendgroupredpackPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    act_name: Required[str]
+    amt_type: Required[Literal["ALL_RAND"]]
+    mch_billno: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    re_openid: Required[str]
+    remark: Required[str]
+    risk_info: str
+    scene_id: Literal["PRODUCT_1", "PRODUCT_2", "PRODUCT_3", "PRODUCT_4", "PRODUCT_5", "PRODUCT_6", "PRODUCT_7", "PRODUCT_8"]
+    send_name: Required[str]
+    total_amount: Required[int]
+    total_num: Required[int]
+    wishing: Required[str]
+    wxappid: Required[str]
+
+class V2MmpaymkttransfersSendminiprogramhbPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    act_name: Required[str]
+    mch_billno: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    notify_way: Required[Literal["MINI_PROGRAM_JSAPI"]]
+    re_openid: Required[str]
+    remark: Required[str]
+    scene_id: Literal["PRODUCT_1", "PRODUCT_2", "PRODUCT_3", "PRODUCT_4", "PRODUCT_5", "PRODUCT_6", "PRODUCT_7", "PRODUCT_8"]
+    send_name: Required[str]
+    total_amount: Required[int]
+    total_num: Required[int]
+    wishing: Required[str]
+    wxappid: Required[str]
+
+class V2MmpaymkttransfersSendredpackPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    act_name: Required[str]
+    client_ip: Required[str]
+    mch_billno: Required[str]
+    mch_id: Required[str]
+    msgappid: str
+    nonce_str: str
+    re_openid: Required[str]
+    remark: Required[str]
+    risk_info: str
+    scene_id: Literal["PRODUCT_1", "PRODUCT_2", "PRODUCT_3", "PRODUCT_4", "PRODUCT_5", "PRODUCT_6", "PRODUCT_7", "PRODUCT_8"]
+    send_name: Required[str]
+    sub_mch_id: str
+    total_amount: Required[int]
+    total_num: Required[int]
+    wishing: Required[str]
+    wxappid: Required[str]
+
+class V2MmpaymkttransfersSendworkwxredpackPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    act_name: Required[str]
+    agentid: str
+    mch_billno: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    re_openid: Required[str]
+    remark: Required[str]
+    scene_id: Literal["PRODUCT_1", "PRODUCT_2", "PRODUCT_3", "PRODUCT_4", "PRODUCT_5", "PRODUCT_6", "PRODUCT_7", "PRODUCT_8"]
+    sender_header_media_id: str
+    sender_name: Required[str]
+    total_amount: Required[int]
+    wishing: Required[str]
+    workwx_sign: Required[str]
+    wxappid: Required[str]
+    total_num: Any
+    client_ip: Any
+
+class V2MmpaysptransPayBankPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    amount: Required[int]
+    bank_code: Required[str]
+    desc: str
+    enc_bank_no: Required[str]
+    enc_true_name: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    partner_trade_no: Required[str]
+
+class V2MmpaysptransQueryBankPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    nonce_str: str
+    partner_trade_no: Required[str]
+
+class V2PapayDeletecontractPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    contract_code: str
+    contract_id: str
+    contract_termination_remark: Required[str]
+    mch_id: Required[str]
+    plan_id: str
+    sub_appid: str
+    sub_mch_id: str
+    version: Required[Literal["1.0"]]
+
+class V2PapayEntrustwebGetQuery(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: str
+    mch_id: str
+    plan_id: int
+    contract_code: str
+    request_serial: int
+    contract_display_account: str
+    notify_url: str
+    version: str
+    timestamp: str
+    return_web: int
+
+class V2PapayH5entrustwebGetQuery(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    plan_id: Required[str]
+    contract_code: Required[str]
+    request_serial: Required[int]
+    contract_display_account: Required[str]
+    notify_url: Required[str]
+    version: Required[str]
+    sign_type: Literal["HMAC-SHA256", "MD5"]
+    timestamp: Required[str]
+    clientip: Required[str]
+    return_appid: str
+
+class V2PapayPartnerDeletecontractPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    contract_code: str
+    contract_id: str
+    contract_termination_remark: Required[str]
+    mch_id: Required[str]
+    plan_id: str
+    sub_appid: str
+    sub_mch_id: Required[str]
+    version: Required[Literal["1.0"]]
+
+class V2PapayPartnerEntrustwebGetQuery(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: str
+    mch_id: str
+    sub_appid: str
+    sub_mch_id: str
+    plan_id: int
+    contract_code: str
+    request_serial: int
+    contract_display_account: str
+    notify_url: str
+    version: str
+    timestamp: str
+    return_web: int
+
+class V2PapayPartnerH5entrustwebGetQuery(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    sub_appid: str
+    sub_mch_id: Required[str]
+    plan_id: Required[str]
+    contract_code: Required[str]
+    request_serial: Required[int]
+    contract_display_account: Required[str]
+    notify_url: Required[str]
+    version: Required[str]
+    sign_type: Literal["HMAC-SHA256", "MD5"]
+    timestamp: Required[str]
+    clientip: Required[str]
+    deviceid: str
+    mobile: str
+    email: str
+    qq: str
+    openid: str
+    creid: str
+    outerid: str
+    return_appid: str
+
+class V2PapayPartnerPreentrustwebPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    contract_code: Required[str]
+    contract_display_account: Required[str]
+    mch_id: Required[str]
+    notify_url: Required[str]
+    plan_id: Required[str]
+    request_serial: Required[int]
+    return_app: Literal["Y", "N"]
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    timestamp: Required[str]
+    version: Required[Literal["1.0"]]
+
+class V2PapayPartnerQuerycontractPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    contract_code: str
+    contract_id: str
+    mch_id: Required[str]
+    plan_id: str
+    sub_appid: str
+    sub_mch_id: str
+    version: Required[Literal["1.0"]]
+
+class V2PapayPreentrustwebPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    contract_code: Required[str]
+    contract_display_account: Required[str]
+    mch_id: Required[str]
+    notify_url: Required[str]
+    plan_id: Required[str]
+    request_serial: Required[int]
+    return_app: Literal["Y", "N"]
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    timestamp: Required[str]
+    version: Required[Literal["1.0"]]
+
+class V2PapayQuerycontractPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    contract_code: str
+    contract_id: str
+    mch_id: Required[int]
+    plan_id: int
+    version: Required[Literal["1.0"]]
+
+class SubOrderListItem(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mchid: Required[str]
+    out_trade_no: Required[str]
+
+class V2PayClosecombinedorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    combine_appid: Required[str]
+    combine_mch_id: Required[str]
+    combine_out_trade_no: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_order_list: Required[str | Sequence[SubOrderListItem]]
+
+class V2PayCloseorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: Required[str]
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+
+class H5Info(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    app_name: str
+    app_url: str
+    bundle_id: str
+    package_name: str
+    type: Required[Literal["iOS", "Android", "Wap"]]
+
+class SceneInfo_2(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    device_id: str
+    h5_info: H5Info
+    payer_client_ip: Required[str]
+
+class OrderListItem(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: Required[str]
+    body: Required[str]
+    detail: str
+    fee_type: Required[str]
+    mch_id: Required[str]
+    out_trade_no: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    total_fee: Required[int]
+
+class SubOrderList(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    order_list: Required[Sequence[OrderListItem]]
+    order_num: Required[float]
+
+class V2PayCombinedorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    combine_appid: Required[str]
+    combine_mch_id: Required[str]
+    combine_openid: str
+    combine_out_trade_no: Required[str]
+    device_info: str
+    nonce_str: str
+    notify_url: Required[str]
+    product_id: str
+    scene_info: Required[str | SceneInfo_2]
+    sign_type: Literal["HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_order_list: Required[str | SubOrderList]
+    time_expire: str
+    time_start: str
+    trade_type: Required[str]
+
+class V2PayContractorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    contract_appid: Required[str]
+    contract_code: Required[str]
+    contract_display_account: Required[str]
+    contract_mchid: Required[str]
+    contract_notify_url: Required[str]
+    detail: str
+    device_info: str
+    goods_tag: str
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: Required[str]
+    openid: str
+    out_trade_no: Required[str]
+    plan_id: Required[int]
+    product_id: str
+    request_serial: Required[int]
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    sub_openid: str
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+    trade_type: Required[Literal["JSAPI", "NATIVE", "APP", "MWEB"]]
+
+class V2PayDownloadbillPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    bill_date: Required[str]
+    bill_type: Literal["ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND"]
+    mch_id: Required[str]
+    nonce_str: str
+    tar_type: Literal["GZIP"]
+
+class V2PayDownloadfundflowPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    account_type: Required[Literal["Basic", "Operation", "Fees"]]
+    appid: Required[str]
+    bill_date: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: str
+    tar_type: Literal["GZIP"]
+
+class V2PayFacepayPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    deposit: Literal["Y", "N"]
+    detail: str | Detail
+    device_info: str
+    face_code: Required[str]
+    fee_type: Required[str]
+    goods_tag: str
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    openid: str
+    out_trade_no: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+
+class V2PayFacepayqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+    version: Literal["1.0"]
+
+class GoodsDetailItem_3(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    body: str
+    category: str
+    goods_category: str
+    goods_id: str
+    goods_name: str
+    merchant_category_code: int
+    price: float
+    quantity: float
+    wxpay_goods_id: str
+
+class Detail_3(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    cost_price: float
+    goods_detail: Required[Sequence[GoodsDetailItem_3]]
+    receipt_id: str
+
+class V2PayMicropayPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    auth_code: Required[str]
+    body: Required[str]
+    deposit: Literal["Y", "N"]
+    detail: str | Detail_3
+    device_info: str
+    fee_type: str
+    goods_tag: str
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: Required[str]
+    profit_sharing: Literal["N", "Y"]
+    receipt: str
+    scene_info: str | SceneInfo
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+    version: str
+
+class V2PayOrderqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+    version: Literal["1.0"]
+
+class V2PayPaporderqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    transaction_id: str
+
+class V2PayPappayapplyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    contract_id: Required[str]
+    detail: str
+    fee_type: str
+    goods_tag: str
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: Required[str]
+    out_trade_no: Required[str]
+    receipt: str
+    spbill_create_ip: Required[str]
+    total_fee: Required[int]
+    trade_type: Required[str]
+
+class V2PayPartnerPaporderqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+
+class V2PayPartnerPappayapplyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    contract_id: Required[str]
+    detail: str
+    fee_type: str
+    goods_tag: str
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: Required[str]
+    out_trade_no: Required[str]
+    receipt: str
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    total_fee: Required[int]
+    trade_type: Required[str]
+
+class Receiver(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    account: Required[str]
+    custom_relation: str
+    name: str
+    relation_type: Literal["SERVICE_PROVIDER", "STORE", "STAFF", "STORE_OWNER", "PARTNER", "HEADQUARTER", "BRAND", "DISTRIBUTOR", "USER", "SUPPLIER", "CUSTOM", "PLATFORM", "OTHERS"]
+    type: Required[Literal["MERCHANT_ID", "PERSONAL_OPENID", "PERSONAL_SUB_OPENID"]]
+    description: Any
+
+class V2PayProfitsharingaddreceiverPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    receiver: Required[str | Receiver]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+
+class V2PayProfitsharingmerchantratioqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    brand_mch_id: str
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: str
+
+class V2PayProfitsharingorderamountqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+    transaction_id: Required[str]
+    out_order_no: Any
+
+class V2PayProfitsharingqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    nonce_str: str
+    out_order_no: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: str
+    transaction_id: Required[str]
+
+class Receiver_2(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    account: Required[str]
+    type: Required[Literal["MERCHANT_ID", "PERSONAL_OPENID", "PERSONAL_SUB_OPENID"]]
+
+class V2PayProfitsharingremovereceiverPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    receiver: Required[str | Receiver_2]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+
+class V2PayProfitsharingreturnqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    order_id: str
+    out_order_no: str
+    out_return_no: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    return_account_type: Any
+    return_account: Any
+    return_amount: Any
+    description: Any
+
+class V2PayQuerycombinedorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    combine_appid: Required[str]
+    combine_mch_id: Required[str]
+    combine_out_trade_no: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+
+class V2PayQueryexchageratePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    date: Required[str]
+    fee_type: Required[str]
+    mch_id: Required[str]
+
+class V2PayRefundqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    offset: int
+    out_refund_no: str
+    out_trade_no: str
+    refund_id: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+
+class V2PayRefundqueryv2PostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    offset: int
+    out_refund_no: str
+    out_trade_no: str
+    refund_id: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+
+class V2PaySettlementqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    date_end: Required[str]
+    date_start: Required[str]
+    limit: Required[int]
+    mchid: Required[str]
+    nonce_str: str
+    offset: Required[int]
+    query_split: Literal["true", "false"]
+    sub_mch_id: str
+    usetag: Required[Literal[1, 2]]
+
+class V2PayUnifiedorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    detail: str | Detail_3
+    device_info: str
+    fee_type: str
+    goods_tag: str
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: Required[str]
+    openid: str
+    out_trade_no: Required[str]
+    product_id: str
+    profit_sharing: Literal["N", "Y"]
+    receipt: Literal["Y", "N"]
+    scene_info: str | SceneInfo
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+    trade_type: Required[str]
+    user_creid: str
+    user_truename: str
+    user_type: Literal["IDCARD", "HONGKONG_MACAO", "HONGKONG_MACAO_RESIDENT", "TAIWAN_RESIDENT", "FOREIGN_RESIDENT", "OVERSEA_PASSPORT"]
+    version: Literal["1.0"]
+
+class TradesItem(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    begin_time: Required[str]
+    end_time: Required[str]
+    err_msg: str
+    out_trade_no: Required[str]
+    state: Required[Literal["OK", "FAIL", "CANCLE"]]
+
+class V2PayitilReportPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    device_info: str
+    interface_url: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    trades: Required[str | Sequence[TradesItem]]
+    user_ip: Required[str]
+
+class V2RiskGetcertficatesPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["HMAC-SHA256"]
+
+class V2RiskGetpublickeyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+
+class V2RiskGetviolationPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    begin_time: str
+    end_time: str
+    mch_id: str
+    nonce_str: str
+    page_index: str
+    page_size: str
+    sign_type: Literal["HMAC-SHA256"]
+    violation_records_format: Literal["csv", "json"]
+
+class V2SandboxnewPayDownloadbillPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    bill_date: Required[str]
+    bill_type: Literal["ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND"]
+    mch_id: Required[str]
+    nonce_str: str
+    tar_type: Literal["GZIP"]
+
+class V2SandboxnewPayGetsignkeyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    nonce_str: str
+
+class GoodsDetailItem_4(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    body: str
+    category: str
+    goods_category: str
+    goods_id: str
+    goods_name: str
+    mcc: int
+    price: float
+    quantity: float
+    wxpay_goods_id: str
+
+class Detail_4(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    cost_price: float
+    goods_detail: Required[Sequence[GoodsDetailItem_4]]
+    receipt_id: str
+
+class V2SandboxnewPayMicropayPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    auth_code: Required[str]
+    body: Required[str]
+    deposit: Literal["Y", "N"]
+    detail: str | Detail_4
+    device_info: str
+    fee_type: str
+    goods_tag: str
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: Required[str]
+    profit_sharing: Literal["N", "Y"]
+    receipt: str
+    scene_info: str | SceneInfo
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+    version: str
+
+class V2SandboxnewPayOrderqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+    version: Literal["1.0"]
+
+class V2SandboxnewPayRefundPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: str
+    out_refund_no: Required[str]
+    out_trade_no: str
+    refund_account: str
+    refund_desc: str
+    refund_fee: Required[int]
+    refund_fee_type: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    total_fee: Required[int]
+    transaction_id: str
+
+class V2SandboxnewPayRefundqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    offset: int
+    out_refund_no: str
+    out_trade_no: str
+    refund_id: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+
+class V2SandboxnewPayUnifiedorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    detail: str | Detail_4
+    device_info: str
+    fee_type: str
+    goods_tag: str
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: Required[str]
+    openid: str
+    out_trade_no: Required[str]
+    product_id: str
+    profit_sharing: Literal["N", "Y"]
+    receipt: Literal["Y", "N"]
+    scene_info: str | SceneInfo
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+    trade_type: Required[str]
+    user_creid: str
+    user_truename: str
+    user_type: Literal["IDCARD", "HONGKONG_MACAO", "HONGKONG_MACAO_RESIDENT", "TAIWAN_RESIDENT", "FOREIGN_RESIDENT", "OVERSEA_PASSPORT"]
+    version: Literal["1.0"]
+
+class V2SecapiMchAddsubdevconfigPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    jsapi_path: Required[str]
+    mch_id: Required[str]
+    sub_appid: str
+    sub_mch_id: Required[str]
+
+class V2SecapiMchChannelsettingPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    channel_id: Required[str]
+    mch_id: Required[str]
+    sub_mch_id: Required[str]
+
+class V2SecapiMchModifymchinfoPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    merchant_shortname: str
+    service_phone: str
+    sub_mch_id: Required[str]
+
+class V2SecapiMchQuerysubdevconfigPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    sub_mch_id: Required[str]
+
+class V2SecapiMchSubmchmanagePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    merchant_name: str
+    page_index: Required[str]
+    page_size: str
+    sub_mch_id: str
+
+class V2SecapiMchSubmchmanagePostQuery(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    action: Required[Literal["add", "query"]]
+
+class V2SecapiMktAddrecommendconfPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    nonce_str: str
+    sub_appid: Required[str]
+    sub_mch_id: Required[str]
+    subscribe_appid: Required[str]
+
+class V2SecapiPayFacepayreversePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: Required[str]
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+
+class ReceiversItem(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    account: Required[str]
+    amount: Required[float]
+    description: Required[str]
+    name: str
+    type: Required[Literal["MERCHANT_ID", "PERSONAL_OPENID", "PERSONAL_SUB_OPENID"]]
+
+class V2SecapiPayMultiprofitsharingPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_order_no: Required[str]
+    receivers: Required[str | Sequence[ReceiversItem]]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: Required[str]
+
+class V2SecapiPayProfitsharingPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    brand_mch_id: str
+    mch_id: Required[str]
+    nonce_str: str
+    out_order_no: Required[str]
+    receivers: Required[str | Sequence[ReceiversItem]]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: Required[str]
+
+class V2SecapiPayProfitsharingfinishPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    description: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_order_no: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_mch_id: str
+    transaction_id: Required[str]
+
+class V2SecapiPayProfitsharingreturnPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    description: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    order_id: str
+    out_order_no: str
+    out_return_no: Required[str]
+    return_account: Required[str]
+    return_account_type: Required[Literal["MERCHANT_ID"]]
+    return_amount: Required[int]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+
+class V2SecapiPayRefundPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: str
+    out_refund_no: Required[str]
+    out_trade_no: str
+    refund_account: str
+    refund_desc: str
+    refund_fee: Required[int]
+    refund_fee_type: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    total_fee: Required[int]
+    transaction_id: str
+
+class V2SecapiPayRefundv2PostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    detail: str | Detail_2
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: str
+    out_refund_no: Required[str]
+    out_trade_no: str
+    refund_account: str
+    refund_desc: str
+    refund_fee: Required[int]
+    refund_fee_type: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    total_fee: Required[int]
+    transaction_id: str
+
+class V2SecapiPayReversePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: Required[str]
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+
+class V2SecsvcGetrealnameinfoPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    access_token: Required[str]
+    appid: Required[str]
+    cert_serialno: Required[str]
+    cert_sign: str
+    charset: Literal["UTF-8", "GBK"]
+    mch_id: Required[str]
+    nonce_str: str
+    openid: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    timestamp: int
+    version: Required[Literal["1.0", "2.0"]]
+    real_name: Any
+    cred_type: Any
+    cred_id: Any
+
+class V2SecsvcRealnameauthPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    access_token: Required[str]
+    appid: Required[str]
+    cred_id: Required[str]
+    cred_type: Required[Literal[1, 2, 5, 9, 12, 17, 18]]
+    mch_id: Required[str]
+    nonce_str: str
+    openid: Required[str]
+    real_name: Required[str]
+    sign_type: Literal["HMAC-SHA256", "MD5"]
+    version: Required[Literal["1.0", "1.1"]]
+
+class V2ToolsAuthcodetoopenidPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    auth_code: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    sub_appid: str
+    sub_mch_id: str
+
+class V2ToolsShorturlPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    long_url: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+
+class SceneInfo_3(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    end_station: str
+    end_time: str
+    qrcode_hash: str
+    start_station: str
+    start_time: Required[str]
+
+class SceneInfo_4(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    line_name: str
+    plate_number: str
+    qrcode_hash: str
+    start_time: Required[str]
+    charging_time: Any
+    space_number: Any
+
+class SceneInfo_5(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    scene_info: Required[SceneInfo_3 | SceneInfo_4]
+
+class V2TransitPartnerpayPayapplyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    clientip: str
+    contract_id: str
+    creid: str
+    detail: str
+    deviceid: str
+    email: str
+    fee_type: str
+    goods_tag: str
+    mch_id: Required[str]
+    mobile: str
+    nonce_str: str
+    notify_url: Required[str]
+    openid: str
+    out_trade_no: Required[str]
+    outerid: str
+    qq: str
+    scene_info: Required[str | SceneInfo_5]
+    sign_type: Literal["HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: Required[str]
+    total_fee: Required[int]
+    trade_scene: Required[Literal["METRO", "BUS"]]
+    trade_type: Required[Literal["PAP"]]
+    version: Required[Literal["2.0"]]
+
+class V2TransitPartnerpayQueryorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: Required[str]
+    transaction_id: str
+
+class V2TransitPartnerpayQuerystatePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    contract_id: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    openid: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: Required[str]
+
+class V2TransitPayPayapplyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    clientip: str
+    contract_id: str
+    creid: str
+    detail: str
+    deviceid: str
+    email: str
+    fee_type: str
+    goods_tag: str
+    mch_id: Required[str]
+    mobile: str
+    nonce_str: str
+    notify_url: Required[str]
+    openid: str
+    out_trade_no: Required[str]
+    outerid: str
+    qq: str
+    scene_info: Required[str | SceneInfo_5]
+    sign_type: Literal["HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    total_fee: Required[int]
+    trade_scene: Required[Literal["METRO", "BUS"]]
+    trade_type: Required[Literal["PAP"]]
+    version: Required[Literal["2.0"]]
+
+class V2TransitPayQuerystatePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    contract_id: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    openid: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+
+class V2TransitQueryorderPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    sign_type: Literal["HMAC-SHA256"]
+    transaction_id: str
+
+class SceneInfo_6(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    car_type: str
+    free_time: Required[str]
+    notify_url: str
+    parking_name: Required[str]
+    plate_number: Required[str]
+    start_time: Required[str]
+
+class SceneInfo_7(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    car_type: str
+    free_time: Required[str]
+    openid: str
+    parking_name: str
+    space_number: Required[str]
+    start_time: Required[str]
+    sub_openid: str
+
+class SceneInfo_8(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    scene_info: Required[SceneInfo_6 | SceneInfo_7]
+
+class V2VehiclePartnerpayNotificationPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    scene_info: Required[str | SceneInfo_8]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: Required[str]
+    sub_mch_id: Required[str]
+    trade_scene: Required[Literal["PARKING", "PARKING SPACE"]]
+    version: Required[Literal["3.0"]]
+    start_time: Any
+    plate_number: Any
+    parking_name: Any
+    free_time: Any
+    openid: Any
+    space_number: Any
+
+class SceneInfo_9(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    car_type: str
+    charging_time: Required[str]
+    deduct_mode: Required[Literal["PROACTIVE", "AUTOPAY"]]
+    end_time: str
+    free_time: str
+    parking_name: Required[str]
+    plate_number: Required[str]
+    start_time: Required[str]
+    support_deduct_mode: Required[Literal["DEDUCT_PROACTIVE_ONLY", "DEDUCT_AUTOPAY_ONLY", "DEDUCT_ALL"]]
+
+class SceneInfo_10(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    car_type: str
+    charging_time: Required[str]
+    end_time: str
+    parking_name: str
+    space_number: Required[str]
+    start_time: Required[str]
+
+class SceneInfo_11(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    car_type: str
+    gas_amount: Required[str]
+    gas_gun_no: Required[str]
+    gas_label_name: Required[str]
+    gas_standard: Required[str]
+    gas_station: Required[str]
+    gas_type: Required[str]
+    plate_number: Required[str]
+    start_time: Required[str]
+
+class SceneInfo_12(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    car_type: Required[str]
+    carrying_capacity: str
+    carrying_range: str
+    channel_type: Required[Literal["ETC", "MTC"]]
+    end_time: Required[str]
+    entrance_name: Required[str]
+    exit_name: Required[str]
+    plate_number: Required[str]
+    start_time: Required[str]
+
+class SceneInfo_13(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    car_type: str
+    exit_name: Required[str]
+    plate_number: Required[str]
+    start_time: Required[str]
+
+class SceneInfo_14(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    scene_info: Required[SceneInfo_9 | SceneInfo_10 | SceneInfo_11 | SceneInfo_12 | SceneInfo_13]
+
+class V2VehiclePartnerpayPayapplyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    detail: str
+    fee_type: str
+    goods_tag: str
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: Required[str]
+    openid: str
+    out_trade_no: Required[str]
+    profit_sharing: Literal["Y", "N"]
+    scene_info: Required[str | SceneInfo_14]
+    sign_type: Literal["HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_appid: Required[str]
+    sub_mch_id: Required[str]
+    total_fee: Required[int]
+    trade_scene: Required[Literal["PARKING", "PARKING SPACE"]]
+    trade_type: Required[Literal["PAP"]]
+    version: Required[Literal["3.0"]]
+
+class V2VehiclePartnerpayQuerystatePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    jump_scene: Literal["APP", "H5"]
+    mch_id: Required[str]
+    nonce_str: str
+    openid: Required[str]
+    plate_number: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    sub_appid: Required[str]
+    sub_mch_id: Required[str]
+    sub_openid: Required[str]
+    trade_scene: Required[Literal["PARKING", "PARKING SPACE", "GAS", "HIGHWAY", "BRIDGE"]]
+    version: Required[Literal["3.0"]]
+
+class SceneInfo_15(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    car_type: str
+    free_time: Required[str]
+    openid: str
+    parking_name: str
+    space_number: Required[str]
+    start_time: Required[str]
+
+class SceneInfo_16(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    scene_info: Required[SceneInfo_6 | SceneInfo_15]
+
+class V2VehiclePayNotificationPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    scene_info: Required[str | SceneInfo_16]
+    sign_type: Literal["HMAC-SHA256"]
+    trade_scene: Required[Literal["PARKING", "PARKING SPACE"]]
+    version: Required[str]
+    start_time: Any
+    plate_number: Any
+    parking_name: Any
+    free_time: Any
+    openid: Any
+    space_number: Any
+
+class V2VehiclePayPayapplyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    body: Required[str]
+    detail: str
+    fee_type: str
+    goods_tag: str
+    mch_id: Required[str]
+    nonce_str: str
+    notify_url: Required[str]
+    openid: str
+    out_trade_no: Required[str]
+    profit_sharing: Literal["Y", "N"]
+    scene_info: Required[str | SceneInfo_14]
+    sign_type: Literal["HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    total_fee: Required[int]
+    trade_scene: Required[Literal["PARKING", "PARKING SPACE", "GAS", "HIGHWAY", "BRIDGE"]]
+    trade_type: Required[Literal["PAP"]]
+    version: Required[Literal["3.0"]]
+
+class V2VehiclePayQuerystatePostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    jump_scene: str
+    mch_id: Required[str]
+    nonce_str: str
+    openid: Required[str]
+    plate_number: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    trade_scene: Required[Literal["PARKING", "PARKING SPACE", "GAS", "HIGHWAY", "BRIDGE"]]
+    version: Required[Literal["3.0"]]
+
+class V2WxvCancelbillPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_order_no: Required[str]
+    reason: Required[str]
+    service_id: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    version: Required[Literal["1.0"]]
+
+class V2WxvChangerentmoneyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    compensation_fee: Required[int]
+    compensation_fee_desc: str
+    mch_id: Required[str]
+    nonce_str: str
+    out_order_no: Required[str]
+    reason: str
+    rent_fee: Required[int]
+    service_id: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    total_amount: Required[int]
+    version: Required[Literal["1.0"]]
+
+class V2WxvCreatehotelbillPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    address: str
+    appid: Required[str]
+    attach: str
+    cancel_rule: Required[str]
+    cancel_rule_desc: Required[str]
+    cert_serial_no: Required[str]
+    deposit_amount: Required[int]
+    end_time: Required[str]
+    mch_id: Required[str]
+    name: str
+    nonce_str: str
+    openid: str
+    out_order_no: Required[str]
+    phone: str
+    room: Required[str]
+    room_rate: Required[int]
+    room_rate_desc: str
+    service_id: Required[str]
+    service_location: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    start_time: Required[str]
+    userid: str
+    version: Required[Literal["1.0"]]
+
+class V2WxvCreaterentbillPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    address: str
+    appid: Required[str]
+    attach: str
+    cert_serial_no: Required[str]
+    deposit_amount: Required[int]
+    end_time: str
+    goods_name: Required[str]
+    mch_id: Required[str]
+    name: str
+    nonce_str: str
+    openid: str
+    out_order_no: Required[str]
+    phone: str
+    rent_fee_desc: str
+    rent_unit: Required[str]
+    rent_unit_fee: Required[int]
+    service_id: Required[str]
+    service_location: str
+    sign_type: Literal["HMAC-SHA256"]
+    start_time: str
+    userid: str
+    version: Required[Literal["1.0"]]
+
+class V2WxvFinishhotelbillPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    cancel_fee: int
+    checked_in: Required[Literal["true", "false"]]
+    compensation_fee: Required[int]
+    compensation_fee_desc: Required[str]
+    finish_ticket: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    other_fee: Required[int]
+    other_fee_desc: Required[str]
+    out_order_no: Required[str]
+    overdue_fine: Required[int]
+    overdue_fine_desc: Required[str]
+    profit_sharing: Required[Literal["Y", "N"]]
+    real_end_time: str
+    room_rate: int
+    service_id: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    total_amount: Required[int]
+    version: Required[Literal["1.0"]]
+
+class V2WxvFinishrentbillPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    compensation_fee: Required[str]
+    compensation_fee_desc: Required[str]
+    finish_ticket: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_order_no: Required[str]
+    profit_sharing: Required[Literal["Y", "N"]]
+    real_end_time: str
+    rent_fee: Required[int]
+    returned: Required[str]
+    service_end_location: str
+    service_id: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    total_amount: Required[int]
+    version: Required[Literal["1.0"]]
+
+class V2WxvQueryhotelbillPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_order_no: Required[str]
+    return_query_id: Required[str]
+    service_id: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    version: Required[Literal["1.0"]]
+
+class V2WxvQueryrentbillPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_order_no: Required[str]
+    return_query_id: Required[str]
+    service_id: Required[str]
+    sign_type: Literal["HMAC-SHA256"]
+    version: Required[Literal["1.0"]]
+
+class V2XdcApiv2getsignkeySignGetsignkeyPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    mch_id: Required[str]
+    nonce_str: str
+
+class V2XdcApiv2sandboxPayMicropayPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    attach: str
+    auth_code: Required[str]
+    body: Required[str]
+    deposit: Literal["Y", "N"]
+    detail: str | Detail_4
+    device_info: str
+    fee_type: str
+    goods_tag: str
+    limit_pay: str
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: Required[str]
+    profit_sharing: Literal["N", "Y"]
+    receipt: str
+    scene_info: str | SceneInfo
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    spbill_create_ip: Required[str]
+    sub_appid: str
+    sub_mch_id: str
+    time_expire: str
+    time_start: str
+    total_fee: Required[int]
+    version: str
+
+class V2XdcApiv2sandboxPayOrderqueryPostXml(TypedDict, total=False):
+    """A request's fields, as documented."""
+
+    appid: Required[str]
+    mch_id: Required[str]
+    nonce_str: str
+    out_trade_no: str
+    sign_type: Literal["MD5", "HMAC-SHA256"]
+    sub_appid: str
+    sub_mch_id: str
+    transaction_id: str
+    version: Literal["1.0"]
+
 class Commander(TypedDict, total=False):
     """An answer's fields, as documented."""
 
@@ -6472,7 +8771,7 @@ class V3AbnormalFundProcessingReceiptsReceiptIdGetAnswer(TypedDict, total=False)
     receipt_state: Required[Literal["RECEIPT_STATE_PENDING", "RECEIPT_STATE_PROGRESS", "RECEIPT_STATE_COMPLETED"]]
     transfer_amount: Required[TransferAmount]
 
-class Receiver(TypedDict, total=False):
+class Receiver_3(TypedDict, total=False):
     """A request's fields, as documented."""
 
     appid: str
@@ -6484,7 +8783,7 @@ class V3AbnormalFundProcessingReceiptsReceiptIdTransferInstructionsPostBody(Type
 
     notify_url: str
     out_instruction_no: Required[str]
-    receiver: Receiver
+    receiver: Receiver_3
     transfer_mode: Required[Literal["TRANSFER_TO_ORIGINAL_RECEIVE_USER", "TRANSFER_MODE_TO_ORIGINAL_RECEIVE_MERCHANT", "TRANSFER_MODE_TO_SPECIFIED_RECEIVE_MERCHANT"]]
     appid: Any
 
@@ -6496,7 +8795,7 @@ class Instruction_2(TypedDict, total=False):
     instruction_state: Literal["INSTRUCTION_STATE_PENDING", "INSTRUCTION_STATE_IN_PROGRESS", "INSTRUCTION_STATE_CLOSED", "INSTRUCTION_STATE_SUCCESS"]
     notify_url: Required[str]
     out_instruction_no: Required[str]
-    receiver: Receiver
+    receiver: Receiver_3
     success_time: str
     transfer_mode: Required[Literal["TRANSFER_TO_ORIGINAL_RECEIVE_USER", "TRANSFER_MODE_TO_ORIGINAL_RECEIVE_MERCHANT", "TRANSFER_MODE_TO_SPECIFIED_RECEIVE_MERCHANT"]]
     appid: Required[Any]
@@ -6518,7 +8817,7 @@ class Commander_2(TypedDict, total=False):
     mchid: str
     operator: Required[Literal["MERCHANT"]]
 
-class Receiver_2(TypedDict, total=False):
+class Receiver_4(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     account_type: str
@@ -6536,7 +8835,7 @@ class V3AbnormalFundProcessingReceiptsReceiptIdTransferInstructionsOutInstructio
     instruction_state: Required[Literal["INSTRUCTION_STATE_PENDING", "INSTRUCTION_STATE_IN_PROGRESS", "INSTRUCTION_STATE_CLOSED", "INSTRUCTION_STATE_SUCCESS"]]
     notify_url: Required[str]
     out_instruction_no: Required[str]
-    receiver: Receiver_2
+    receiver: Receiver_4
     success_time: str
     transfer_mode: Required[Literal["TRANSFER_TO_ORIGINAL_RECEIVE_USER", "TRANSFER_MODE_TO_ORIGINAL_RECEIVE_MERCHANT", "TRANSFER_MODE_TO_SPECIFIED_RECEIVE_MERCHANT"]]
 
@@ -8745,7 +11044,7 @@ class V3BrandProfitsharingOrdersGetQuery(TypedDict, total=False):
     transaction_id: Required[str]
     out_order_no: Required[str]
 
-class ReceiversItem(TypedDict, total=False):
+class ReceiversItem_2(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     account: Required[str]
@@ -8764,12 +11063,12 @@ class V3BrandProfitsharingOrdersGetAnswer(TypedDict, total=False):
     finish_description: str
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: Required[list[ReceiversItem]]
+    receivers: Required[list[ReceiversItem_2]]
     status: Required[Literal["PROCESSING", "FINISHED"]]
     sub_mchid: Required[str]
     transaction_id: Required[str]
 
-class ReceiversItem_2(TypedDict, total=False):
+class ReceiversItem_3(TypedDict, total=False):
     """A request's fields, as documented."""
 
     account: Required[str]
@@ -8785,12 +11084,12 @@ class V3BrandProfitsharingOrdersPostBody(TypedDict, total=False):
     brand_mchid: Required[str]
     finish: Required[bool]
     out_order_no: Required[str]
-    receivers: Required[Sequence[ReceiversItem_2]]
+    receivers: Required[Sequence[ReceiversItem_3]]
     sub_appid: str
     sub_mchid: Required[str]
     transaction_id: Required[str]
 
-class ReceiversItem_3(TypedDict, total=False):
+class ReceiversItem_4(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     account: Required[str]
@@ -8808,7 +11107,7 @@ class V3BrandProfitsharingOrdersPostAnswer(TypedDict, total=False):
     brand_mchid: Required[str]
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: list[ReceiversItem_3]
+    receivers: list[ReceiversItem_4]
     status: Literal["PROCESSING", "FINISHED"]
     sub_mchid: Required[str]
     transaction_id: Required[str]
@@ -9139,7 +11438,7 @@ class ContractInfo(TypedDict, total=False):
     out_contract_code: Required[str]
     plan_id: Required[float]
 
-class SceneInfo(TypedDict, total=False):
+class SceneInfo_17(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
@@ -9202,7 +11501,7 @@ class V3CombineTransactionsAppPostBody(TypedDict, total=False):
     limit_pay: Sequence[Literal["no_balance", "no_debit", "balance_only"]]
     notify_url: Required[str]
     prepay_id: str
-    scene_info: SceneInfo
+    scene_info: SceneInfo_17
     sub_orders: Required[Sequence[SubOrdersItem]]
     subsidy_info: SubsidyInfo
     time_expire: str
@@ -9228,7 +11527,7 @@ class CombinePayerInfo_2(TypedDict, total=False):
     openid: str
     sub_openid: str
 
-class H5Info(TypedDict, total=False):
+class H5Info_2(TypedDict, total=False):
     """A request's fields, as documented."""
 
     app_name: str
@@ -9237,11 +11536,11 @@ class H5Info(TypedDict, total=False):
     package_name: str
     type: Required[str]
 
-class SceneInfo_2(TypedDict, total=False):
+class SceneInfo_18(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: Required[str]
-    h5_info: Required[H5Info]
+    h5_info: Required[H5Info_2]
     payer_client_ip: Required[str]
 
 class SubOrdersItem_2(TypedDict, total=False):
@@ -9266,7 +11565,7 @@ class V3CombineTransactionsH5PostBody(TypedDict, total=False):
     combine_payer_info: CombinePayerInfo_2
     limit_pay: Sequence[Literal["no_balance", "no_debit", "balance_only"]]
     notify_url: Required[str]
-    scene_info: Required[SceneInfo_2]
+    scene_info: Required[SceneInfo_18]
     sub_orders: Required[Sequence[SubOrdersItem_2]]
     time_expire: str
     time_start: str
@@ -9281,7 +11580,7 @@ class CombinePayerInfo_3(TypedDict, total=False):
 
     openid: str
 
-class SceneInfo_3(TypedDict, total=False):
+class SceneInfo_19(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     device_id: str
@@ -9318,7 +11617,7 @@ class V3CombineTransactionsIdCombineTransactionIdGetAnswer(TypedDict, total=Fals
     combine_out_trade_no: Required[str]
     combine_payer_info: CombinePayerInfo_3
     combine_transaction_id: Required[str]
-    scene_info: SceneInfo_3
+    scene_info: SceneInfo_19
     sub_orders: list[SubOrdersItem_3]
     trade_scenario: Literal["RECOMMERCE"]
 
@@ -9346,7 +11645,7 @@ class V3CombineTransactionsJsapiPostBody(TypedDict, total=False):
     combine_payer_info: Required[CombinePayerInfo_2]
     limit_pay: Sequence[Literal["no_balance", "no_debit", "balance_only"]]
     notify_url: Required[str]
-    scene_info: SceneInfo
+    scene_info: SceneInfo_17
     sub_orders: Required[Sequence[SubOrdersItem_4]]
     subsidy_info: SubsidyInfo
     time_expire: str
@@ -9388,7 +11687,7 @@ class V3CombineTransactionsMiniprogramPostBody(TypedDict, total=False):
     combine_out_trade_no: Required[str]
     combine_payer_info: Required[CombinePayerInfo_4]
     notify_url: str
-    scene_info: SceneInfo
+    scene_info: SceneInfo_17
     sub_orders: Required[Sequence[SubOrdersItem_5]]
     time_expire: str
     trade_scenario: Literal["RECOMMERCE"]
@@ -9407,7 +11706,7 @@ class V3CombineTransactionsNativePostBody(TypedDict, total=False):
     combine_payer_info: CombinePayerInfo_2
     limit_pay: Sequence[Literal["no_balance", "no_debit", "balance_only"]]
     notify_url: Required[str]
-    scene_info: SceneInfo
+    scene_info: SceneInfo_17
     sub_orders: Required[Sequence[SubOrdersItem_2]]
     time_expire: str
     time_start: str
@@ -9432,7 +11731,7 @@ class Amount_4(TypedDict, total=False):
     settlement_rate: float
     total_amount: Required[int]
 
-class GoodsDetailItem(TypedDict, total=False):
+class GoodsDetailItem_5(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     discount_amount: int
@@ -9447,7 +11746,7 @@ class PromotionDetailItem(TypedDict, total=False):
     amount: int
     coupon_id: str
     currency: str
-    goods_detail: list[GoodsDetailItem]
+    goods_detail: list[GoodsDetailItem_5]
     merchant_contribute: int
     name: str
     other_contribute: int
@@ -9484,7 +11783,7 @@ class V3CombineTransactionsOutTradeNoCombineOutTradeNoGetAnswer(TypedDict, total
     combine_payer_info: CombinePayerInfo_4
     combine_transaction_id: Required[str]
     installment_info: InstallmentInfo
-    scene_info: SceneInfo_3
+    scene_info: SceneInfo_19
     sub_orders: list[SubOrdersItem_6]
     trade_scenario: Literal["RECOMMERCE"]
 
@@ -11193,7 +13492,7 @@ class FundsAbnormalReceiversItem(TypedDict, total=False):
 
     mchid: str
 
-class ReceiversItem_4(TypedDict, total=False):
+class ReceiversItem_5(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     amount: Required[int]
@@ -11218,12 +13517,12 @@ class V3EcommerceProfitsharingOrdersGetAnswer(TypedDict, total=False):
     funds_abnormal_redirect_id: str
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: list[ReceiversItem_4]
+    receivers: list[ReceiversItem_5]
     status: Literal["PROCESSING", "FINISHED"]
     sub_mchid: Required[str]
     transaction_id: Required[str]
 
-class ReceiversItem_5(TypedDict, total=False):
+class ReceiversItem_6(TypedDict, total=False):
     """A request's fields, as documented."""
 
     amount: Required[int]
@@ -11238,11 +13537,11 @@ class V3EcommerceProfitsharingOrdersPostBody(TypedDict, total=False):
     appid: str
     finish: Required[bool]
     out_order_no: Required[str]
-    receivers: Required[Sequence[ReceiversItem_5]]
+    receivers: Required[Sequence[ReceiversItem_6]]
     sub_mchid: Required[str]
     transaction_id: Required[str]
 
-class ReceiversItem_6(TypedDict, total=False):
+class ReceiversItem_7(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     abnormal_status: Literal["ABNORMAL_PENDING", "ABNORMAL_FINISHED", "ABNORMAL_CLOSED"]
@@ -11263,7 +13562,7 @@ class V3EcommerceProfitsharingOrdersPostAnswer(TypedDict, total=False):
 
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: Required[list[ReceiversItem_6]]
+    receivers: Required[list[ReceiversItem_7]]
     status: Literal["PROCESSING", "FINISHED"]
     sub_mchid: Required[str]
     transaction_id: Required[str]
@@ -11370,7 +13669,7 @@ class FromItem(TypedDict, total=False):
 
 Amount_8 = TypedDict('Amount_8', {"currency": Required[str], "discount_refund": Required[float], "from": list[FromItem], "payer_refund": Required[float], "refund": Required[float], "refund_fee": float}, total=False)
 
-class GoodsDetailItem_2(TypedDict, total=False):
+class GoodsDetailItem_6(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     goods_name: str
@@ -11384,7 +13683,7 @@ class PromotionDetailItem_3(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     amount: Required[float]
-    goods_detail: list[GoodsDetailItem_2]
+    goods_detail: list[GoodsDetailItem_6]
     promotion_id: Required[str]
     refund_amount: Required[float]
     scope: Required[str]
@@ -11920,7 +14219,7 @@ class DeviceInfo_2(TypedDict, total=False):
     device_id: str
     device_ip: Required[str]
 
-class SceneInfo_4(TypedDict, total=False):
+class SceneInfo_20(TypedDict, total=False):
     """A request's fields, as documented."""
 
     scene_type: Required[str]
@@ -11945,7 +14244,7 @@ class V3EduschoolpayTransactionsPostBody(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payment_mode: str
-    scene_info: Required[SceneInfo_4]
+    scene_info: Required[SceneInfo_20]
     settle_info: SettleInfo_2
     sub_appid: str
     sub_mchid: str
@@ -12966,7 +15265,7 @@ class V3FundAppMchTransferTransferToQqWalletBillsOutBillNoCancelPostAnswer(Typed
     user_name: str
     user_qq: str
 
-class SceneInfo_5(TypedDict, total=False):
+class SceneInfo_21(TypedDict, total=False):
     """A request's fields, as documented."""
 
     client_ip: str
@@ -12980,7 +15279,7 @@ class V3FundAppMchTransferUserConfirmAuthorizationPostBody(TypedDict, total=Fals
     authorization_notify_url: Required[str]
     openid: Required[str]
     out_authorization_no: Required[str]
-    scene_info: SceneInfo_5
+    scene_info: SceneInfo_21
     transfer_scene_id: Required[Literal["1000", "1002", "1004", "1005", "1009", "1010", "1011", "1013"]]
     user_display_name: Required[str]
     user_recv_perception: str
@@ -13845,7 +16144,7 @@ class V3GlobalMicropayTransactionsOutTradeNoReversePostBody(TypedDict, total=Fal
     sp_mchid: Required[str]
     sub_mchid: Required[str]
 
-class GoodsDetailItem_3(TypedDict, total=False):
+class GoodsDetailItem_7(TypedDict, total=False):
     """A request's fields, as documented."""
 
     goods_id: Required[str]
@@ -13858,7 +16157,7 @@ class DetailItem(TypedDict, total=False):
     """A request's fields, as documented."""
 
     cost_price: int
-    goods_detail: Sequence[GoodsDetailItem_3]
+    goods_detail: Sequence[GoodsDetailItem_7]
     receipt_id: str
 
 class Payer_3(TypedDict, total=False):
@@ -13866,21 +16165,21 @@ class Payer_3(TypedDict, total=False):
 
     auth_code: Required[str]
 
-class StoreInfo(TypedDict, total=False):
+class StoreInfo_2(TypedDict, total=False):
     """A request's fields, as documented."""
 
     address: Required[str]
     id: str
     name: Required[str]
 
-class SceneInfo_6(TypedDict, total=False):
+class SceneInfo_22(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
     device_ip: str
     operator_id: str
     payer_client_ip: str
-    store_info: StoreInfo
+    store_info: StoreInfo_2
 
 class V3GlobalMicropayTransactionsPayPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -13896,7 +16195,7 @@ class V3GlobalMicropayTransactionsPayPostBody(TypedDict, total=False):
     merchant_category_code: Required[str]
     out_trade_no: Required[str]
     payer: Payer_3
-    scene_info: SceneInfo_6
+    scene_info: SceneInfo_22
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -13911,7 +16210,7 @@ class ExchangeRate(TypedDict, total=False):
 
 Amount_15 = TypedDict('Amount_15', {"currency": str, "exchange_rate": ExchangeRate, "payer _currency": str, "payer_total": Required[int], "total": Required[int]}, total=False)
 
-class GoodsDetailItem_4(TypedDict, total=False):
+class GoodsDetailItem_8(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     goods_id: Required[str]
@@ -13925,7 +16224,7 @@ class DetailItem_2(TypedDict, total=False):
     activity_id: str
     amount: Required[int]
     currency: str
-    goods_detail: list[GoodsDetailItem_4]
+    goods_detail: list[GoodsDetailItem_8]
     merchant_contribute_amount: int
     name: str
     other_contribute_amount: int
@@ -14135,7 +16434,7 @@ class V3GlobalPapayContractsWebPreEntrustSignPostAnswer(TypedDict, total=False):
 
     show_code_url: Required[str]
 
-class SceneInfo_7(TypedDict, total=False):
+class SceneInfo_23(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
@@ -14153,7 +16452,7 @@ class V3GlobalPapayTransactionsPostBody(TypedDict, total=False):
     merchant_category_code: Required[str]
     notify_url: Required[str]
     out_trade_no: Required[str]
-    scene_info: SceneInfo_7
+    scene_info: SceneInfo_23
     sp_appid: str
     sub_appid: str
     sub_mchid: str
@@ -14173,7 +16472,7 @@ class Amount_16(TypedDict, total=False):
     payer_total: Required[int]
     total: Required[int]
 
-class GoodsDetailItem_5(TypedDict, total=False):
+class GoodsDetailItem_9(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     discount_amount: Required[int]
@@ -14188,7 +16487,7 @@ class PromotionDetailItem_8(TypedDict, total=False):
     activity_id: str
     amount: Required[int]
     currency: Required[str]
-    goods_detail: list[GoodsDetailItem_5]
+    goods_detail: list[GoodsDetailItem_9]
     merchant_contribute_amount: int
     name: str
     other_contribute_amount: int
@@ -14295,7 +16594,7 @@ class V3GlobalProfitSharingBillDownloadUrlGetAnswer(TypedDict, total=False):
 
     download_url: Required[str]
 
-class ReceiversItem_7(TypedDict, total=False):
+class ReceiversItem_8(TypedDict, total=False):
     """A request's fields, as documented."""
 
     account: Required[str]
@@ -14311,13 +16610,13 @@ class V3GlobalProfitSharingOrdersPostBody(TypedDict, total=False):
 
     appid: Required[str]
     out_order_no: Required[str]
-    receivers: Sequence[ReceiversItem_7]
+    receivers: Sequence[ReceiversItem_8]
     sub_appid: str
     sub_mchid: str
     transaction_id: Required[str]
     unfreeze_unsplit: Required[bool]
 
-class ReceiversItem_8(TypedDict, total=False):
+class ReceiversItem_9(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     account: Required[str]
@@ -14340,7 +16639,7 @@ class V3GlobalProfitSharingOrdersPostAnswer(TypedDict, total=False):
 
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: list[ReceiversItem_8]
+    receivers: list[ReceiversItem_9]
     state: Required[str]
     sub_mchid: str
     transaction_id: Required[str]
@@ -14356,7 +16655,7 @@ class V3GlobalProfitSharingOrdersOutOrderNoGetAnswer(TypedDict, total=False):
 
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: list[ReceiversItem_8]
+    receivers: list[ReceiversItem_9]
     state: Required[str]
     sub_mchid: str
     transaction_id: Required[str]
@@ -14374,7 +16673,7 @@ class V3GlobalProfitSharingOrdersUnfreezePostAnswer(TypedDict, total=False):
 
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: list[ReceiversItem_8]
+    receivers: list[ReceiversItem_9]
     state: Required[str]
     sub_mchid: str
     transaction_id: Required[str]
@@ -14620,7 +16919,7 @@ class Amount_21(TypedDict, total=False):
     payer_refund: Required[int]
     refund: Required[int]
 
-class Detail(TypedDict, total=False):
+class Detail_5(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     amount: int
@@ -14635,7 +16934,7 @@ class V3GlobalRefundsPostAnswer(TypedDict, total=False):
 
     amount: Required[Amount_21]
     create_time: Required[str]
-    detail: Detail
+    detail: Detail_5
     id: Required[str]
     out_refund_no: Required[str]
 
@@ -14652,7 +16951,7 @@ class V3GlobalRefundsIdRefundIdGetAnswer(TypedDict, total=False):
     amount: Required[Amount_19]
     channel: Literal["ORIGINAL", "BALANCE", "OTHER_BALANCE", "OTHER_BANKCARD"]
     create_time: Required[str]
-    detail: Detail
+    detail: Detail_5
     fund_source: Literal["REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_REchARGE_FUNDS"]
     id: Required[str]
     out_refund_no: Required[str]
@@ -14675,7 +16974,7 @@ class V3GlobalRefundsOutRefundNoGetAnswer(TypedDict, total=False):
     amount: Required[Amount_19]
     channel: Literal["ORIGINAL", "BALANCE", "OTHER_BALANCE", "OTHER_BANKCARD"]
     create_time: Required[str]
-    detail: Detail
+    detail: Detail_5
     fund_source: Literal["REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_REchARGE_FUNDS"]
     id: Required[str]
     out_refund_no: Required[str]
@@ -14757,7 +17056,7 @@ class V3GlobalTransactionsAppPostBody(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_4
-    scene_info: SceneInfo_6
+    scene_info: SceneInfo_22
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -14784,7 +17083,7 @@ class PromotionDetailItem_9(TypedDict, total=False):
     activity_id: str
     amount: Required[int]
     currency: Required[str]
-    goods_detail: list[GoodsDetailItem_5]
+    goods_detail: list[GoodsDetailItem_9]
     merchant_contribute_amount: int
     name: str
     other_contribute_amount: int
@@ -14836,7 +17135,7 @@ class V3GlobalTransactionsJsapiPostBody(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_4
-    scene_info: SceneInfo_6
+    scene_info: SceneInfo_22
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -14850,14 +17149,14 @@ class V3GlobalTransactionsJsapiPostAnswer(TypedDict, total=False):
 
     prepay_id: Required[str]
 
-class SceneInfo_8(TypedDict, total=False):
+class SceneInfo_24(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
     device_ip: str
     operator_id: str
     payer_client_ip: Required[str]
-    store_info: Required[StoreInfo]
+    store_info: Required[StoreInfo_2]
 
 class V3GlobalTransactionsMwebPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -14874,7 +17173,7 @@ class V3GlobalTransactionsMwebPostBody(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_4
-    scene_info: Required[SceneInfo_8]
+    scene_info: Required[SceneInfo_24]
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -14903,7 +17202,7 @@ class V3GlobalTransactionsNativePostBody(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_4
-    scene_info: SceneInfo_6
+    scene_info: SceneInfo_22
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -16036,7 +18335,7 @@ class V3IndustryCouponTokensPostAnswer(TypedDict, total=False):
     expires_time: str
     token: str
 
-class GoodsDetailItem_6(TypedDict, total=False):
+class GoodsDetailItem_10(TypedDict, total=False):
     """A request's fields, as documented."""
 
     barcode: Required[str]
@@ -16050,7 +18349,7 @@ class V3IndustryRebateRetailIndustryTransactionsPostBody(TypedDict, total=False)
 
     brand_id: str
     device_id: str
-    goods_detail: Sequence[GoodsDetailItem_6]
+    goods_detail: Sequence[GoodsDetailItem_10]
     out_trade_no: Required[str]
     sub_mchid: Required[str]
     transaction_id: str
@@ -17570,7 +19869,7 @@ class V3MarketingFavorUsersOpenidCouponsGetQuery(TypedDict, total=False):
     limit: int
     business_type: Literal["MULTIUSE"]
 
-class GoodsDetailItem_7(TypedDict, total=False):
+class GoodsDetailItem_11(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     discount_amount: int
@@ -17583,7 +19882,7 @@ class ConsumeInformation(TypedDict, total=False):
 
     consume_mchid: str
     consume_time: str
-    goods_detail: list[GoodsDetailItem_7]
+    goods_detail: list[GoodsDetailItem_11]
     transaction_id: str
 
 class NormalCouponInformation(TypedDict, total=False):
@@ -17723,7 +20022,7 @@ class V3MarketingGoodsSubsidyActivityActivitiesGetAnswer(TypedDict, total=False)
     offset: float
     total_count: float
 
-class StoreInfo_2(TypedDict, total=False):
+class StoreInfo_3(TypedDict, total=False):
     """A request's fields, as documented."""
 
     accounting_merchant_id: str
@@ -17734,7 +20033,7 @@ class ApplyInfosItem(TypedDict, total=False):
     """A request's fields, as documented."""
 
     goods_original_price: float
-    store_info: StoreInfo_2
+    store_info: StoreInfo_3
 
 class V3MarketingGoodsSubsidyActivityActivityActivityIdApplyPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -17746,13 +20045,13 @@ class FailedApplyInfosItem(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     goods_original_price: float
-    store_info: StoreInfo_2
+    store_info: StoreInfo_3
 
 class SucceedApplyInfosItem(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     goods_original_price: float
-    store_info: StoreInfo_2
+    store_info: StoreInfo_3
 
 class V3MarketingGoodsSubsidyActivityActivityActivityIdApplyPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -23401,7 +25700,7 @@ class Business_3(TypedDict, total=False):
     business_product_id: Required[Literal[2, 11]]
     business_scene_id: Required[Literal[3, 4, 5, 6, 124, 125, 126]]
 
-class SceneInfo_9(TypedDict, total=False):
+class SceneInfo_25(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_ip: Required[str]
@@ -23416,7 +25715,7 @@ class V3OfflinefaceTransactionsPostBody(TypedDict, total=False):
     description: str
     goods_tag: str
     out_trade_no: str
-    scene_info: SceneInfo_9
+    scene_info: SceneInfo_25
     settle_info: SettleInfo_2
     sp_appid: str
     sp_mchid: str
@@ -23429,7 +25728,7 @@ class Payer_7(TypedDict, total=False):
     sp_openid: str
     sub_openid: str
 
-class SceneInfo_10(TypedDict, total=False):
+class SceneInfo_26(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     device_ip: str
@@ -23447,7 +25746,7 @@ class V3OfflinefaceTransactionsPostAnswer(TypedDict, total=False):
     payer: Payer_7
     promotion_detail: list[dict[str, Any]]
     repayment_transaction_id: str
-    scene_info: SceneInfo_10
+    scene_info: SceneInfo_26
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -23478,7 +25777,7 @@ class V3OfflinefaceTransactionsOutTradeNoGetAnswer(TypedDict, total=False):
     payer: Payer_7
     promotion_detail: list[dict[str, Any]]
     repayment_transaction_id: str
-    scene_info: SceneInfo_10
+    scene_info: SceneInfo_26
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -25095,7 +27394,7 @@ class V3PayInstalPartnerExposurePostAnswer(TypedDict, total=False):
 
     recommend_exposure: Required[bool]
 
-class GoodsDetailItem_8(TypedDict, total=False):
+class GoodsDetailItem_12(TypedDict, total=False):
     """A request's fields, as documented."""
 
     goods_name: str
@@ -25104,11 +27403,11 @@ class GoodsDetailItem_8(TypedDict, total=False):
     unit_price: Required[int]
     wechatpay_goods_id: str
 
-class Detail_2(TypedDict, total=False):
+class Detail_6(TypedDict, total=False):
     """A request's fields, as documented."""
 
     cost_price: int
-    goods_detail: Sequence[GoodsDetailItem_8]
+    goods_detail: Sequence[GoodsDetailItem_12]
     invoice_id: str
 
 class Payer_9(TypedDict, total=False):
@@ -25116,7 +27415,7 @@ class Payer_9(TypedDict, total=False):
 
     identity: Identity
 
-class StoreInfo_3(TypedDict, total=False):
+class StoreInfo_4(TypedDict, total=False):
     """A request's fields, as documented."""
 
     address: Required[str]
@@ -25124,12 +27423,12 @@ class StoreInfo_3(TypedDict, total=False):
     id: str
     name: Required[str]
 
-class SceneInfo_11(TypedDict, total=False):
+class SceneInfo_27(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
     payer_client_ip: str
-    store_info: StoreInfo_3
+    store_info: StoreInfo_4
 
 class V3PayPartnerTransactionsAppPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -25137,13 +27436,13 @@ class V3PayPartnerTransactionsAppPostBody(TypedDict, total=False):
     amount: Required[Amount_5]
     attach: str
     description: Required[str]
-    detail: Detail_2
+    detail: Detail_6
     goods_tag: str
     limit_pay: Sequence[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_9
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     settle_info: SettleInfo
     sp_appid: Required[str]
     sp_mchid: Required[str]
@@ -25169,7 +27468,7 @@ class ContractInfo_3(TypedDict, total=False):
     plan_id: Required[str]
     request_serial: Required[str]
 
-class GoodsDetailItem_9(TypedDict, total=False):
+class GoodsDetailItem_13(TypedDict, total=False):
     """A request's fields, as documented."""
 
     goods_name: str
@@ -25178,14 +27477,14 @@ class GoodsDetailItem_9(TypedDict, total=False):
     unit_price: Required[float]
     wechatpay_goods_id: str
 
-class Detail_3(TypedDict, total=False):
+class Detail_7(TypedDict, total=False):
     """A request's fields, as documented."""
 
     cost_price: float
-    goods_detail: Required[Sequence[GoodsDetailItem_9]]
+    goods_detail: Required[Sequence[GoodsDetailItem_13]]
     invoice_id: str
 
-class StoreInfo_4(TypedDict, total=False):
+class StoreInfo_5(TypedDict, total=False):
     """A request's fields, as documented."""
 
     address: str
@@ -25193,12 +27492,12 @@ class StoreInfo_4(TypedDict, total=False):
     id: str
     name: str
 
-class SceneInfo_12(TypedDict, total=False):
+class SceneInfo_28(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
     payer_client_ip: Required[str]
-    store_info: StoreInfo_4
+    store_info: StoreInfo_5
 
 class V3PayPartnerTransactionsAppWithContractPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -25207,11 +27506,11 @@ class V3PayPartnerTransactionsAppWithContractPostBody(TypedDict, total=False):
     attach: str
     contract_info: Required[ContractInfo_3]
     description: Required[str]
-    detail: Detail_3
+    detail: Detail_7
     goods_tag: str
     notify_url: Required[str]
     out_trade_no: Required[str]
-    scene_info: SceneInfo_12
+    scene_info: SceneInfo_28
     settle_info: SettleInfo_2
     sp_appid: Required[str]
     sp_mchid: Required[str]
@@ -25225,7 +27524,7 @@ class V3PayPartnerTransactionsAppWithContractPostAnswer(TypedDict, total=False):
 
     prepay_id: Required[str]
 
-class GoodsDetailItem_10(TypedDict, total=False):
+class GoodsDetailItem_14(TypedDict, total=False):
     """A request's fields, as documented."""
 
     goods_name: str
@@ -25234,25 +27533,25 @@ class GoodsDetailItem_10(TypedDict, total=False):
     unit_price: Required[float]
     wxpay_goods_id: str
 
-class Detail_4(TypedDict, total=False):
+class Detail_8(TypedDict, total=False):
     """A request's fields, as documented."""
 
     cost_price: float
-    goods_detail: Required[Sequence[GoodsDetailItem_10]]
+    goods_detail: Required[Sequence[GoodsDetailItem_14]]
     invoice_id: str
 
-class StoreInfo_5(TypedDict, total=False):
+class StoreInfo_6(TypedDict, total=False):
     """A request's fields, as documented."""
 
     id: str
     out_id: str
 
-class SceneInfo_13(TypedDict, total=False):
+class SceneInfo_29(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
     device_ip: str
-    store_info: Required[StoreInfo_5]
+    store_info: Required[StoreInfo_6]
 
 class V3PayPartnerTransactionsCodepayPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -25260,11 +27559,11 @@ class V3PayPartnerTransactionsCodepayPostBody(TypedDict, total=False):
     amount: Required[Amount_25]
     attach: str
     description: Required[str]
-    detail: Detail_4
+    detail: Detail_8
     goods_tag: str
     out_trade_no: Required[str]
     payer: Required[Payer_3]
-    scene_info: Required[SceneInfo_13]
+    scene_info: Required[SceneInfo_29]
     settle_info: SettleInfo_2
     sp_appid: str
     sp_mchid: Required[str]
@@ -25280,7 +27579,7 @@ class Amount_26(TypedDict, total=False):
     payer_total: float
     total: Required[float]
 
-class GoodsDetailItem_11(TypedDict, total=False):
+class GoodsDetailItem_15(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     discount_amount: Required[float]
@@ -25295,7 +27594,7 @@ class PromotionDetailItem_10(TypedDict, total=False):
     amount: Required[float]
     coupon_id: Required[str]
     currency: str
-    goods_detail: list[GoodsDetailItem_11]
+    goods_detail: list[GoodsDetailItem_15]
     merchant_contribute: float
     name: str
     other_contribute: float
@@ -25346,7 +27645,7 @@ class V3PayPartnerTransactionsExposurePostAnswer(TypedDict, total=False):
     fqf_exposure: Required[bool]
     market_exposure_token: str
 
-class H5Info_2(TypedDict, total=False):
+class H5Info_3(TypedDict, total=False):
     """A request's fields, as documented."""
 
     app_name: str
@@ -25355,13 +27654,13 @@ class H5Info_2(TypedDict, total=False):
     package_name: str
     type: str
 
-class SceneInfo_14(TypedDict, total=False):
+class SceneInfo_30(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
-    h5_info: H5Info_2
+    h5_info: H5Info_3
     payer_client_ip: str
-    store_info: StoreInfo_3
+    store_info: StoreInfo_4
 
 class V3PayPartnerTransactionsH5PostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -25369,13 +27668,13 @@ class V3PayPartnerTransactionsH5PostBody(TypedDict, total=False):
     amount: Required[Amount_5]
     attach: str
     description: Required[str]
-    detail: Detail_2
+    detail: Detail_6
     goods_tag: str
     limit_pay: Sequence[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_9
-    scene_info: Required[SceneInfo_14]
+    scene_info: Required[SceneInfo_30]
     settle_info: SettleInfo
     sp_appid: Required[str]
     sp_mchid: Required[str]
@@ -25403,11 +27702,11 @@ class Amount_27(TypedDict, total=False):
     payer_total: Required[int]
     total: Required[int]
 
-class Detail_5(TypedDict, total=False):
+class Detail_9(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     cost_price: int
-    goods_detail: list[GoodsDetailItem_8]
+    goods_detail: list[GoodsDetailItem_12]
     invoice_id: str
 
 class Payer_11(TypedDict, total=False):
@@ -25423,13 +27722,13 @@ class V3PayPartnerTransactionsIdTransactionIdGetAnswer(TypedDict, total=False):
     attach: str
     bank_type: str
     description: Required[str]
-    detail: Detail_5
+    detail: Detail_9
     goods_tag: str
     limit_pay: list[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_11
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     settle_info: SettleInfo
     sp_appid: Required[str]
     sp_mchid: Required[str]
@@ -25456,13 +27755,13 @@ class V3PayPartnerTransactionsJsapiPostBody(TypedDict, total=False):
     amount: Required[Amount_5]
     attach: str
     description: Required[str]
-    detail: Detail_2
+    detail: Detail_6
     goods_tag: str
     limit_pay: Sequence[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Required[Payer_12]
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     settle_info: SettleInfo
     sp_appid: Required[str]
     sp_mchid: Required[str]
@@ -25497,12 +27796,12 @@ class V3PayPartnerTransactionsJsapiWithContractPostBody(TypedDict, total=False):
     attach: str
     contract_info: Required[ContractInfo_4]
     description: Required[str]
-    detail: Detail_3
+    detail: Detail_7
     goods_tag: str
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Required[Payer_7]
-    scene_info: SceneInfo_12
+    scene_info: SceneInfo_28
     settle_info: SettleInfo_2
     sp_appid: Required[str]
     sp_mchid: Required[str]
@@ -25516,12 +27815,12 @@ class V3PayPartnerTransactionsJsapiWithContractPostAnswer(TypedDict, total=False
 
     prepay_id: Required[str]
 
-class SceneInfo_15(TypedDict, total=False):
+class SceneInfo_31(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
     payer_client_ip: str
-    store_info: StoreInfo_5
+    store_info: StoreInfo_6
 
 class V3PayPartnerTransactionsMiniprogramPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -25529,12 +27828,12 @@ class V3PayPartnerTransactionsMiniprogramPostBody(TypedDict, total=False):
     amount: Required[Amount_5]
     attach: str
     description: Required[str]
-    detail: Detail_2
+    detail: Detail_6
     goods_tag: str
     notify_url: str
     out_trade_no: Required[str]
     payer: Required[Payer_7]
-    scene_info: SceneInfo_15
+    scene_info: SceneInfo_31
     settle_info: SettleInfo_2
     sp_appid: Required[str]
     sp_mchid: Required[str]
@@ -25554,13 +27853,13 @@ class V3PayPartnerTransactionsNativePostBody(TypedDict, total=False):
     amount: Required[Amount_5]
     attach: str
     description: Required[str]
-    detail: Detail_2
+    detail: Detail_6
     goods_tag: str
     limit_pay: Sequence[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_9
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     settle_info: SettleInfo
     sp_appid: Required[str]
     sp_mchid: Required[str]
@@ -25587,14 +27886,14 @@ class V3PayPartnerTransactionsOutTradeNoGetAnswer(TypedDict, total=False):
     attach: str
     bank_type: str
     description: Required[str]
-    detail: Detail_5
+    detail: Detail_9
     goods_tag: str
     installment_info: InstallmentInfo
     limit_pay: list[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_11
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     settle_info: SettleInfo
     sp_appid: Required[str]
     sp_mchid: Required[str]
@@ -25631,19 +27930,19 @@ class V3PayPartnerTransactionsOutTradeNoReversePostAnswer(TypedDict, total=False
     sub_appid: str
     sub_mchid: Required[str]
 
-class Detail_6(TypedDict, total=False):
+class Detail_10(TypedDict, total=False):
     """A request's fields, as documented."""
 
     cost_price: float
-    goods_detail: Sequence[GoodsDetailItem_9]
+    goods_detail: Sequence[GoodsDetailItem_13]
     invoice_id: str
 
-class SceneInfo_16(TypedDict, total=False):
+class SceneInfo_32(TypedDict, total=False):
     """A request's fields, as documented."""
 
     device_id: str
     payer_client_ip: Required[str]
-    store_info: Required[StoreInfo_5]
+    store_info: Required[StoreInfo_6]
 
 class V3PayPartnerTransactionsScannedposPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
@@ -25651,12 +27950,12 @@ class V3PayPartnerTransactionsScannedposPostBody(TypedDict, total=False):
     amount: Required[Amount_25]
     attach: str
     description: Required[str]
-    detail: Detail_6
+    detail: Detail_10
     goods_tag: str
     notify_url: str
     out_trade_no: Required[str]
     payer: Required[Payer_7]
-    scene_info: Required[SceneInfo_16]
+    scene_info: Required[SceneInfo_32]
     settle_info: SettleInfo_2
     sp_appid: str
     sp_mchid: Required[str]
@@ -25677,14 +27976,14 @@ class V3PayTransactionsAppPostBody(TypedDict, total=False):
     appid: Required[str]
     attach: str
     description: Required[str]
-    detail: Detail_2
+    detail: Detail_6
     goods_tag: str
     limit_pay: Sequence[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     mchid: Required[str]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_9
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     settle_info: SettleInfo_2
     subsidy_info: SubsidyInfo
     support_fapiao: bool
@@ -25703,12 +28002,12 @@ class V3PayTransactionsAppWithContractPostBody(TypedDict, total=False):
     attach: str
     contract_info: Required[ContractInfo_3]
     description: Required[str]
-    detail: Detail_3
+    detail: Detail_7
     goods_tag: str
     mchid: Required[str]
     notify_url: Required[str]
     out_trade_no: Required[str]
-    scene_info: SceneInfo_12
+    scene_info: SceneInfo_28
     settle_info: SettleInfo_2
     support_fapiao: bool
     time_expire: str
@@ -25725,12 +28024,12 @@ class V3PayTransactionsCodepayPostBody(TypedDict, total=False):
     appid: Required[str]
     attach: str
     description: Required[str]
-    detail: Detail_4
+    detail: Detail_8
     goods_tag: str
     mchid: Required[str]
     out_trade_no: Required[str]
     payer: Required[Payer_3]
-    scene_info: Required[SceneInfo_13]
+    scene_info: Required[SceneInfo_29]
     settle_info: SettleInfo_2
     support_fapiao: bool
 
@@ -25783,14 +28082,14 @@ class V3PayTransactionsH5PostBody(TypedDict, total=False):
     appid: Required[str]
     attach: str
     description: Required[str]
-    detail: Detail_2
+    detail: Detail_6
     goods_tag: str
     limit_pay: Sequence[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     mchid: Required[str]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_9
-    scene_info: Required[SceneInfo_14]
+    scene_info: Required[SceneInfo_30]
     settle_info: SettleInfo_2
     support_fapiao: bool
     time_expire: str
@@ -25813,13 +28112,13 @@ class V3PayTransactionsIdTransactionIdGetAnswer(TypedDict, total=False):
     attach: str
     bank_type: str
     description: Required[str]
-    detail: Detail_5
+    detail: Detail_9
     goods_tag: str
     limit_pay: list[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     mchid: Required[str]
     notify_url: Required[str]
     out_trade_no: Required[str]
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     success_time: str
     support_fapiao: bool
     time_expire: str
@@ -25841,14 +28140,14 @@ class V3PayTransactionsJsapiPostBody(TypedDict, total=False):
     appid: Required[str]
     attach: str
     description: Required[str]
-    detail: Detail_2
+    detail: Detail_6
     goods_tag: str
     limit_pay: Sequence[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     mchid: Required[str]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Required[Payer_15]
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     settle_info: SettleInfo_2
     subsidy_info: SubsidyInfo
     support_fapiao: bool
@@ -25872,13 +28171,13 @@ class V3PayTransactionsJsapiWithContractPostBody(TypedDict, total=False):
     attach: str
     contract_info: Required[ContractInfo_4]
     description: Required[str]
-    detail: Detail_3
+    detail: Detail_7
     goods_tag: str
     mchid: Required[str]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Required[Payer_16]
-    scene_info: SceneInfo_12
+    scene_info: SceneInfo_28
     settle_info: SettleInfo_2
     support_fapiao: bool
     time_expire: str
@@ -25895,14 +28194,14 @@ class V3PayTransactionsNativePostBody(TypedDict, total=False):
     appid: Required[str]
     attach: str
     description: Required[str]
-    detail: Detail_2
+    detail: Detail_6
     goods_tag: str
     limit_pay: Sequence[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
     mchid: Required[str]
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_9
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     settle_info: SettleInfo_2
     support_fapiao: bool
     time_expire: str
@@ -25925,7 +28224,7 @@ class V3PayTransactionsOutTradeNoGetAnswer(TypedDict, total=False):
     attach: str
     bank_type: str
     description: Required[str]
-    detail: Detail_5
+    detail: Detail_9
     goods_tag: str
     installment_info: InstallmentInfo
     limit_pay: list[Literal["no_balance", "no_credit", "no_debit", "balance_only"]]
@@ -25933,7 +28232,7 @@ class V3PayTransactionsOutTradeNoGetAnswer(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_16
-    scene_info: SceneInfo_11
+    scene_info: SceneInfo_27
     success_time: str
     support_fapiao: bool
     time_expire: str
@@ -26325,7 +28624,7 @@ class V3PayscoreAcquiringbankServiceorderGetQuery(TypedDict, total=False):
     out_order_no: str
     query_id: str
 
-class GoodsDetailItem_12(TypedDict, total=False):
+class GoodsDetailItem_16(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     discount_amount: int
@@ -26340,7 +28639,7 @@ class PromotionDetailItem_11(TypedDict, total=False):
     amount: Required[int]
     coupon_id: Required[str]
     currency: str
-    goods_detail: list[GoodsDetailItem_12]
+    goods_detail: list[GoodsDetailItem_16]
     merchant_contribute: int
     name: str
     other_contribute: int
@@ -26547,7 +28846,7 @@ class V3PayscoreAcquiringbankServiceorderOutOrderNoRegisterdeductinfoPostAnswer(
 
     description: str
 
-class Detail_7(TypedDict, total=False):
+class Detail_11(TypedDict, total=False):
     """A request's fields, as documented."""
 
     paid_time: Required[str]
@@ -26556,7 +28855,7 @@ class V3PayscoreAcquiringbankServiceorderOutOrderNoSyncPostBody(TypedDict, total
     """A request's fields, as documented."""
 
     channel_id: str
-    detail: Required[Detail_7]
+    detail: Required[Detail_11]
     service_id: Required[str]
     sub_mchid: Required[str]
     type: Required[str]
@@ -26751,7 +29050,7 @@ class PromotionDetailItem_12(TypedDict, total=False):
     amount: Required[int]
     coupon_id: Required[str]
     currency: str
-    goods_detail: list[GoodsDetailItem_12]
+    goods_detail: list[GoodsDetailItem_16]
     merchant_contribute: int
     name: str
     other_contribute: int
@@ -26875,7 +29174,7 @@ class V3PayscoreOverseaPartnerServiceorderOutOrderNoCompletePostBody(TypedDict, 
     time_range: TimeRange_4
     total_amount: Required[int]
 
-class Detail_8(TypedDict, total=False):
+class Detail_12(TypedDict, total=False):
     """A request's fields, as documented."""
 
     paid_amount: int
@@ -26885,7 +29184,7 @@ class Detail_8(TypedDict, total=False):
 class V3PayscoreOverseaPartnerServiceorderOutOrderNoSyncPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
 
-    detail: Required[Detail_8]
+    detail: Required[Detail_12]
     service_id: Required[str]
     sub_mchid: Required[str]
     type: Required[Literal["Order_Paid"]]
@@ -27099,7 +29398,7 @@ class PromotionDetailItem_13(TypedDict, total=False):
     amount: Required[int]
     coupon_id: Required[str]
     currency: str
-    goods_detail: list[GoodsDetailItem_12]
+    goods_detail: list[GoodsDetailItem_16]
     merchant_contribute: int
     name: str
     other_contribute: int
@@ -27281,7 +29580,7 @@ class V3PayscorePartnerServiceorderOutOrderNoSendPrepaidmessagePostBody(TypedDic
 class V3PayscorePartnerServiceorderOutOrderNoSyncPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
 
-    detail: Required[Detail_8]
+    detail: Required[Detail_12]
     service_id: Required[str]
     sub_mchid: Required[str]
     type: Required[str]
@@ -27513,7 +29812,7 @@ class V3PayscorePayafterOrdersOutOrderNoCompletePostAnswer(TypedDict, total=Fals
     out_order_no: Required[str]
     service_id: Required[str]
 
-class Detail_9(TypedDict, total=False):
+class Detail_13(TypedDict, total=False):
     """A request's fields, as documented."""
 
     paid_time: str
@@ -27522,7 +29821,7 @@ class V3PayscorePayafterOrdersOutOrderNoSyncPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
 
     appid: str
-    detail: Detail_9
+    detail: Detail_13
     service_id: str
     type: Literal["Order_Paid"]
 
@@ -27806,7 +30105,7 @@ class V3PayscoreServiceorderGetQuery(TypedDict, total=False):
     service_id: Required[str]
     appid: Required[str]
 
-class GoodsDetailItem_13(TypedDict, total=False):
+class GoodsDetailItem_17(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     discount_amount: float
@@ -27821,7 +30120,7 @@ class PromotionDetailItem_14(TypedDict, total=False):
     amount: Required[float]
     coupon_id: Required[str]
     currency: str
-    goods_detail: list[GoodsDetailItem_13]
+    goods_detail: list[GoodsDetailItem_17]
     merchant_contribute: float
     name: str
     other_contribute: float
@@ -28084,7 +30383,7 @@ class V3PayscoreServiceorderOutOrderNoSyncPostBody(TypedDict, total=False):
     """A request's fields, as documented."""
 
     appid: Required[str]
-    detail: Required[Detail_7]
+    detail: Required[Detail_11]
     service_id: Required[str]
     type: Required[str]
 
@@ -28769,7 +31068,7 @@ class TransactionInfo_2(TypedDict, total=False):
     transaction_id: Required[str]
     type: Literal["WXPAY", "WXVALUE"]
 
-class Receiver_3(TypedDict, total=False):
+class Receiver_5(TypedDict, total=False):
     """A request's fields, as documented."""
 
     transaction_info: TransactionInfo_2
@@ -28780,7 +31079,7 @@ class V3PlatsolutionEcommerceMchTransferCompensateBillsPostBody(TypedDict, total
 
     amount: float
     out_bill_no: Required[str]
-    receiver: Required[Receiver_3]
+    receiver: Required[Receiver_5]
     sponsor_mchid: str
     transfer_remark: Required[str]
     transfer_scene_id: str
@@ -28789,7 +31088,7 @@ class V3PlatsolutionEcommerceMchTransferCompensateBillsPostBody(TypedDict, total
 class ReceiverDetail(TypedDict, total=False):
     """An answer's fields, as documented."""
 
-    receiver: Receiver_3
+    receiver: Receiver_5
 
 class V3PlatsolutionEcommerceMchTransferCompensateBillsPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -28855,7 +31154,7 @@ class V3PlatsolutionEcommerceMchTransferCompensateBillsPreTransferPostBody(Typed
     amount: float
     notify_url: str
     out_bill_no: Required[str]
-    receiver: Required[Receiver_3]
+    receiver: Required[Receiver_5]
     sp_appid: str
     sponsor_mchid: str
     transfer_remark: Required[str]
@@ -28875,7 +31174,7 @@ class UserInfo(TypedDict, total=False):
 
     sp_openid: str
 
-class Receiver_4(TypedDict, total=False):
+class Receiver_6(TypedDict, total=False):
     """A request's fields, as documented."""
 
     transaction_info: TransactionInfo_2
@@ -28887,7 +31186,7 @@ class V3PlatsolutionEcommerceMchTransferDepositAfterSalesCompensationBillsPostBo
 
     amount: float
     out_bill_no: Required[str]
-    receiver: Required[Receiver_4]
+    receiver: Required[Receiver_6]
     sp_appid: str
     sub_appid: str
     sub_mchid: str
@@ -28895,7 +31194,7 @@ class V3PlatsolutionEcommerceMchTransferDepositAfterSalesCompensationBillsPostBo
     transfer_scene_id: str
     user_recv_perception: str
 
-class Receiver_5(TypedDict, total=False):
+class Receiver_7(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     transaction_info: TransactionInfo_2
@@ -28904,7 +31203,7 @@ class Receiver_5(TypedDict, total=False):
 class ReceiverDetail_2(TypedDict, total=False):
     """An answer's fields, as documented."""
 
-    receiver: Receiver_5
+    receiver: Receiver_7
 
 class V3PlatsolutionEcommerceMchTransferDepositAfterSalesCompensationBillsPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -28977,7 +31276,7 @@ class TransactionInfo_3(TypedDict, total=False):
     transaction_id: Required[str]
     type: Required[Literal["WXPAY", "WXVALUE"]]
 
-class Receiver_6(TypedDict, total=False):
+class Receiver_8(TypedDict, total=False):
     """A request's fields, as documented."""
 
     mch_info: MchInfo
@@ -28989,7 +31288,7 @@ class V3PlatsolutionEcommerceMchTransferDepositInsurancePremiumsCompensationBill
 
     amount: float
     out_bill_no: Required[str]
-    receiver: Required[Receiver_6]
+    receiver: Required[Receiver_8]
     sp_appid: str
     sub_mchid: str
     transfer_remark: Required[str]
@@ -28999,7 +31298,7 @@ class TransactionInfo_4(TypedDict, total=False):
 
     transaction_id: Required[str]
 
-class Receiver_7(TypedDict, total=False):
+class Receiver_9(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     mch_info: MchInfo
@@ -29009,7 +31308,7 @@ class Receiver_7(TypedDict, total=False):
 class ReceiverDetail_3(TypedDict, total=False):
     """An answer's fields, as documented."""
 
-    receiver: Receiver_7
+    receiver: Receiver_9
 
 class V3PlatsolutionEcommerceMchTransferDepositInsurancePremiumsCompensationBillsPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -29044,7 +31343,7 @@ class V3PlatsolutionEcommerceMchTransferDepositInsurancePremiumsCompensationBill
     success_time: str
     transfer_remark: Required[str]
 
-class Receiver_8(TypedDict, total=False):
+class Receiver_10(TypedDict, total=False):
     """A request's fields, as documented."""
 
     transaction_info: TransactionInfo_2
@@ -29055,7 +31354,7 @@ class V3PlatsolutionEcommerceMchTransferDepositShippingCostCompensationBillsPost
 
     amount: float
     out_bill_no: Required[str]
-    receiver: Required[Receiver_8]
+    receiver: Required[Receiver_10]
     sp_appid: str
     sub_mchid: str
     transfer_remark: Required[str]
@@ -29065,7 +31364,7 @@ class V3PlatsolutionEcommerceMchTransferDepositShippingCostCompensationBillsPost
 class ReceiverDetail_4(TypedDict, total=False):
     """An answer's fields, as documented."""
 
-    receiver: Receiver_8
+    receiver: Receiver_10
 
 class V3PlatsolutionEcommerceMchTransferDepositShippingCostCompensationBillsPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -29109,7 +31408,7 @@ class V3PlatsolutionEcommerceMchTransferInsuranceClaimBillsPostBody(TypedDict, t
 
     amount: float
     out_bill_no: Required[str]
-    receiver: Required[Receiver_5]
+    receiver: Required[Receiver_7]
     sub_mchid: str
     transfer_remark: Required[str]
 
@@ -29196,7 +31495,7 @@ class V3PlatsolutionEcommerceMchTransferInsuranceClaimBillsPreTransferPostBody(T
     amount: float
     notify_url: str
     out_bill_no: Required[str]
-    receiver: Required[Receiver_5]
+    receiver: Required[Receiver_7]
     sub_mchid: str
     transfer_remark: Required[str]
 
@@ -29214,7 +31513,7 @@ class MchInfo_2(TypedDict, total=False):
 
     mchid: Required[str]
 
-class Receiver_9(TypedDict, total=False):
+class Receiver_11(TypedDict, total=False):
     """A request's fields, as documented."""
 
     mch_info: Required[MchInfo_2]
@@ -29225,11 +31524,11 @@ class V3PlatsolutionEcommerceMchTransferSubMchCompensationBillsPostBody(TypedDic
 
     amount: Required[float]
     out_bill_no: Required[str]
-    receiver: Required[Receiver_9]
+    receiver: Required[Receiver_11]
     sponsor_mchid: str
     transfer_remark: Required[str]
 
-class Receiver_10(TypedDict, total=False):
+class Receiver_12(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     mch_info: MchInfo_2
@@ -29238,7 +31537,7 @@ class Receiver_10(TypedDict, total=False):
 class ReceiverDetail_5(TypedDict, total=False):
     """An answer's fields, as documented."""
 
-    receiver: Receiver_10
+    receiver: Receiver_12
 
 class V3PlatsolutionEcommerceMchTransferSubMchCompensationBillsPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -29280,7 +31579,7 @@ class MchInfo_3(TypedDict, total=False):
     mch_id: str
     mchid: str
 
-class Receiver_11(TypedDict, total=False):
+class Receiver_13(TypedDict, total=False):
     """A request's fields, as documented."""
 
     mch_info: MchInfo_3
@@ -29292,7 +31591,7 @@ class V3PlatsolutionEcommerceMchTransferTransferBillsPostBody(TypedDict, total=F
     amount: float
     business_type: Required[Literal["DEPOSIT_COMPENSATION", "PLATFORM_AFTER_SALES_COMPENSATION", "INSURANCE_CLAIM", "DEPOSIT_AFTER_SALES_COMPENSATION"]]
     out_bill_no: Required[str]
-    receiver: Required[Receiver_11]
+    receiver: Required[Receiver_13]
     receiver_remark: str
     sp_appid: str
     sub_mchid: str
@@ -29303,7 +31602,7 @@ class MchInfo_4(TypedDict, total=False):
 
     mch_id: str
 
-class Receiver_12(TypedDict, total=False):
+class Receiver_14(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     mch_info: MchInfo_4
@@ -29312,7 +31611,7 @@ class Receiver_12(TypedDict, total=False):
 class ReceiverDetail_6(TypedDict, total=False):
     """An answer's fields, as documented."""
 
-    receiver: Receiver_12
+    receiver: Receiver_14
 
 class V3PlatsolutionEcommerceMchTransferTransferBillsPostAnswer(TypedDict, total=False):
     """An answer's fields, as documented."""
@@ -30320,13 +32619,13 @@ class V3ProfitsharingOrdersPostBody(TypedDict, total=False):
 
     appid: str
     out_order_no: Required[str]
-    receivers: Sequence[ReceiversItem_2]
+    receivers: Sequence[ReceiversItem_3]
     sub_appid: str
     sub_mchid: str
     transaction_id: Required[str]
     unfreeze_unsplit: Required[bool]
 
-class ReceiversItem_9(TypedDict, total=False):
+class ReceiversItem_10(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     account: Required[str]
@@ -30344,7 +32643,7 @@ class V3ProfitsharingOrdersPostAnswer(TypedDict, total=False):
 
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: list[ReceiversItem_9]
+    receivers: list[ReceiversItem_10]
     state: Required[Literal["PROCESSING", "FINISHED"]]
     sub_mchid: str
     transaction_id: Required[str]
@@ -30355,7 +32654,7 @@ class V3ProfitsharingOrdersOutOrderNoGetQuery(TypedDict, total=False):
     sub_mchid: str
     transaction_id: Required[str]
 
-class ReceiversItem_10(TypedDict, total=False):
+class ReceiversItem_11(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     account: Required[str]
@@ -30373,7 +32672,7 @@ class V3ProfitsharingOrdersOutOrderNoGetAnswer(TypedDict, total=False):
 
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: list[ReceiversItem_10]
+    receivers: list[ReceiversItem_11]
     state: Required[Literal["PENDING", "SUCCESS", "CLOSED"]]
     sub_mchid: str
     transaction_id: Required[str]
@@ -30386,7 +32685,7 @@ class V3ProfitsharingOrdersUnfreezePostBody(TypedDict, total=False):
     sub_mchid: str
     transaction_id: Required[str]
 
-class ReceiversItem_11(TypedDict, total=False):
+class ReceiversItem_12(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     account: Required[str]
@@ -30404,7 +32703,7 @@ class V3ProfitsharingOrdersUnfreezePostAnswer(TypedDict, total=False):
 
     order_id: Required[str]
     out_order_no: Required[str]
-    receivers: list[ReceiversItem_11]
+    receivers: list[ReceiversItem_12]
     state: Required[Literal["PROCESSING", "FINISHED"]]
     sub_mchid: str
     transaction_id: Required[str]
@@ -30744,7 +33043,7 @@ class FromItem_4(TypedDict, total=False):
 
 Amount_31 = TypedDict('Amount_31', {"currency": Required[str], "from": Sequence[FromItem_4], "refund": Required[int], "total": Required[int]}, total=False)
 
-class GoodsDetailItem_14(TypedDict, total=False):
+class GoodsDetailItem_18(TypedDict, total=False):
     """A request's fields, as documented."""
 
     goods_name: str
@@ -30759,7 +33058,7 @@ class V3RefundDomesticRefundsPostBody(TypedDict, total=False):
 
     amount: Required[Amount_31]
     funds_account: str
-    goods_detail: Sequence[GoodsDetailItem_14]
+    goods_detail: Sequence[GoodsDetailItem_18]
     notify_url: str
     out_refund_no: Required[str]
     out_trade_no: str
@@ -30773,7 +33072,7 @@ class PromotionDetailItem_16(TypedDict, total=False):
     """An answer's fields, as documented."""
 
     amount: Required[int]
-    goods_detail: list[GoodsDetailItem_14]
+    goods_detail: list[GoodsDetailItem_18]
     promotion_id: Required[str]
     refund_amount: Required[int]
     scope: Required[str]
@@ -30921,7 +33220,7 @@ class V3RefundsPostAnswer(TypedDict, total=False):
 
     amount: Required[Amount_35]
     create_time: Required[str]
-    detail: Detail
+    detail: Detail_5
     id: Required[str]
     out_refund_no: Required[str]
 
@@ -30938,7 +33237,7 @@ class V3RefundsIdRefundIdGetAnswer(TypedDict, total=False):
     amount: Required[Amount_34]
     channel: Literal["ORIGINAL", "BALANCE", "OTHER_BALANCE", "OTHER_BANKCARD"]
     create_time: Required[str]
-    detail: Detail
+    detail: Detail_5
     fund_source: Literal["REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_REchARGE_FUNDS"]
     id: Required[str]
     out_refund_no: Required[str]
@@ -30961,7 +33260,7 @@ class V3RefundsOutRefundNoGetAnswer(TypedDict, total=False):
     amount: Required[Amount_34]
     channel: Literal["ORIGINAL", "BALANCE", "OTHER_BALANCE", "OTHER_BANKCARD"]
     create_time: Required[str]
-    detail: Detail
+    detail: Detail_5
     fund_source: Literal["REFUND_SOURCE_UNSETTLED_FUNDS", "REFUND_SOURCE_REchARGE_FUNDS"]
     id: Required[str]
     out_refund_no: Required[str]
@@ -31032,7 +33331,7 @@ class CombinePayerInfo_5(TypedDict, total=False):
 
     identity: Identity_3
 
-class H5Info_3(TypedDict, total=False):
+class H5Info_4(TypedDict, total=False):
     """A request's fields, as documented."""
 
     app_name: str
@@ -31074,7 +33373,7 @@ class V3RepaymentCombineTransactionsPartnerPrepayPostBody(TypedDict, total=False
     combine_mchid: Required[str]
     combine_out_trade_no: Required[str]
     combine_payer_info: CombinePayerInfo_5
-    h5_info: H5Info_3
+    h5_info: H5Info_4
     miniprogram_info: MiniprogramInfo
     notify_url: str
     sub_orders: Required[Sequence[SubOrdersItem_14]]
@@ -31549,7 +33848,7 @@ class V3TransactionsAppPostBody(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_4
-    scene_info: SceneInfo_6
+    scene_info: SceneInfo_22
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -31620,7 +33919,7 @@ class V3TransactionsJsapiPostBody(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_4
-    scene_info: SceneInfo_6
+    scene_info: SceneInfo_22
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -31648,7 +33947,7 @@ class V3TransactionsMicropayPostBody(TypedDict, total=False):
     merchant_category_code: Required[str]
     out_trade_no: Required[str]
     payer: Payer_3
-    scene_info: SceneInfo_6
+    scene_info: SceneInfo_22
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -31691,7 +33990,7 @@ class V3TransactionsMwebPostBody(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_4
-    scene_info: Required[SceneInfo_8]
+    scene_info: Required[SceneInfo_24]
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str
@@ -31720,7 +34019,7 @@ class V3TransactionsNativePostBody(TypedDict, total=False):
     notify_url: Required[str]
     out_trade_no: Required[str]
     payer: Payer_4
-    scene_info: SceneInfo_6
+    scene_info: SceneInfo_22
     sp_appid: Required[str]
     sp_mchid: Required[str]
     sub_appid: str

@@ -46,22 +46,31 @@ def looks_like_xml(body: bytes) -> bool:
     return head.startswith((b"<xml>", b"<xml ", b"<?xml"))
 
 
-def dumps(fields: Mapping[str, Any], *, root: str = ROOT) -> bytes:
+def dumps(fields: Mapping[str, Any], *, root: str = ROOT, nested: bool = False) -> bytes:
     """`<xml><k>v</k>…</xml>` in the mapping's order; None leaves a field out, a dict or list is sent as JSON.
 
+    With `nested=True` (answers that nest, as two APIv2 answers do) an XmlDict value is written as
+    nested elements and a list of XmlDicts as repeated ones, as `loads` reads them back.
     ConfigurationError for a name that is not an XML name, a bool or float (say what WeChat Pay
     documents: 'Y', 'true', an amount in fen), or text XML cannot carry.
     """
-    parts = [f"<{root}>"]
+    return f"<{root}>{_elements(fields, nested)}</{root}>".encode()
+
+
+def _elements(fields: Mapping[str, Any], nested: bool) -> str:
+    parts = []
     for name, value in fields.items():
         if value is None:
             continue
         if not isinstance(name, str) or not _NAME.match(name):
             raise ConfigurationError(f"xml field name {name!r} is not an XML element name")
-        text = _text(name, value)
-        parts.append(f"<{name}>{text.translate(_ESCAPES)}</{name}>")
-    parts.append(f"</{root}>")
-    return "".join(parts).encode()
+        repeated = nested and isinstance(value, list) and value and all(isinstance(v, XmlDict) for v in value)
+        for item in value if repeated else [value]:
+            if nested and isinstance(item, XmlDict):
+                parts.append(f"<{name}>{_elements(item, nested)}</{name}>")
+            else:
+                parts.append(f"<{name}>{_text(name, item).translate(_ESCAPES)}</{name}>")
+    return "".join(parts)
 
 
 def _text(name: str, value: object) -> str:

@@ -67,6 +67,21 @@ def fail(message: str, **extra: str) -> Refusal:
     return Refusal(200, "FAIL", message, extra or None)
 
 
+def business(err_code: str, err_code_des: str) -> Answer:
+    """A refusal of the business: `result_code` FAIL with `err_code` and `err_code_des` (signed)."""
+    return Answer(200, {"result_code": "FAIL", "err_code": err_code, "err_code_des": err_code_des})
+
+
+def lack_params(name: str) -> Answer:
+    """A call without a field it needs, as WeChat Pay words it: `LACK_PARAMS`, `缺少参数<name>`."""
+    return business("LACK_PARAMS", f"缺少参数{name}")
+
+
+def bad_param(name: str, issue: str) -> Answer:
+    """A field that is not as documented: `PARAM_ERROR`, `<name>参数错误: <issue>`."""
+    return business("PARAM_ERROR", f"{name}参数错误: {issue}")
+
+
 class ApiV2:
     """The APIv2 `Wire` of one emulated platform."""
 
@@ -132,7 +147,7 @@ class ApiV2:
             return headers, bytes(answer.body)
         fields = self._fields(incoming, answer.body, faults)
         headers["Content-Type"] = XML_TYPE
-        return headers, xml.dumps(fields)
+        return headers, xml.dumps(fields, nested=True)
 
     def _fields(self, incoming: Incoming, body: Mapping[str, Any] | None, faults: FaultParams) -> dict[str, Any]:
         body = dict(body or {})

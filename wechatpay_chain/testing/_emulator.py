@@ -26,7 +26,8 @@ from ._clock import Clock
 from ._controls import PREFIX, Control, Controls
 from ._credentials import Credentials
 from ._families import Family
-from ._families.catalogue import SchemaAnswers
+from ._families.catalogue import APIV3, SchemaAnswers
+from ._families.catalogue.apiv2 import apiv2
 from ._families.certificates import Certificates, decrypt_sensitive
 from ._families.files import Files
 from ._families.insurance import Insurance
@@ -140,7 +141,7 @@ class Emulator:
         for family in (self.insurance, self.payments, self.certificates, self.files, self.payments_v2):
             self.add_family(family)
         # Every other catalogued endpoint, answered from its schema after all routes and fallbacks.
-        self.catalogue = SchemaAnswers()
+        self.catalogue = SchemaAnswers({"v3": APIV3, "v2": apiv2(self.apiv2)})
 
     # -- lifetime -------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from aiohttp.payload import AsyncIterablePayload
 from ..._errors import XmlError
 from ..._v2 import xml
 from ..._v2.signing import MD5
-from .._apiv2 import ApiV2, request_fields, v2_payment_notification, v2_refund_notification
+from .._apiv2 import ApiV2, business, lack_params, request_fields, v2_payment_notification, v2_refund_notification
 from .._controls import Control
 from .._credentials import Credentials
 from .._http import Answer, Incoming
@@ -447,11 +447,6 @@ class PaymentsV2:
         return order
 
 
-def business(err_code: str, err_code_des: str) -> Answer:
-    """A refusal of the business: `result_code` FAIL with `err_code` and `err_code_des` (signed)."""
-    return Answer(200, {"result_code": "FAIL", "err_code": err_code, "err_code_des": err_code_des})
-
-
 def acknowledged(reply: bytes) -> str | None:
     """None when a merchant's reply to a v2 notification is `return_code` SUCCESS, else why not."""
     try:
@@ -471,7 +466,7 @@ def _reading(run: Callable[[_Ask], Answer]) -> Callable[[Incoming, Params], Answ
 def _missing(fields: Mapping[str, str], required: tuple[str, ...]) -> Answer | None:
     for name in required:
         if not fields.get(name):
-            return business("LACK_PARAMS", f"缺少参数{name}")
+            return lack_params(name)
     return None
 
 

@@ -11,8 +11,9 @@ back in the answer field of the same name when it fits that field.
 
 These answers come last, after every route (stubs, the stateful families, families added later)
 and every `add_handler` fallback: they never hide a stateful answer. The emulator asks `match`
-only for a request no route matched. Each API is served with its own `Api`, its wire and how its
-bodies are read: APIv3 (JSON) today; APIv2 (XML) is one more entry in `apis`.
+only for a request no route matched. Each API is served with its own `Api`: its wire, how its
+bodies are read, how it words a bad field and how it writes an answer. APIv3 (JSON) is here,
+APIv2 (XML) in `apiv2.py`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from ...._catalogue.data import Endpoint, catalogue
+from ...._catalogue.data import Endpoint, Schema, catalogue
 from ...._catalogue.paths import specificity
 from ...._catalogue.schema import Violation, first_violation, from_text, query_violation, required_fields
 from ..._controls import Control
@@ -36,22 +37,19 @@ from .samples import sample
 
 BodyReader = Callable[[Incoming, Endpoint], Any]
 """Reads a request's body as the value its schema checks (None for no body); raises Refusal when unreadable."""
+Refuser = Callable[[Violation, str], Answer]
+"""The answer to the first bad field (its location: "path", "query" or "body"), in the API's words."""
+Responder = Callable[[Endpoint, Incoming, Mapping[str, Any]], Answer]
+"""The answer to a call that passed its checks, given the request's typed values by field name."""
 
-_FILES = {"application/pdf": b"%PDF-1.4\n%emulated\n%%EOF\n", "text/plain": b"emulated\n"}
-
-
-@dataclass(frozen=True, slots=True)
-class Api:
-    """How the requests of one API are served: its `Wire` (None: the emulator's APIv3) and its body reader."""
-
-    wire: Wire | None
-    read_body: BodyReader
+FILES = {"application/pdf": b"%PDF-1.4\n%emulated\n%%EOF\n", "text/plain": b"emulated\n"}
+"""The few bytes that stand for a documented file, by content type."""
 
 
 def read_json(incoming: Incoming, endpoint: Endpoint) -> Any:
     """An APIv3 body: JSON, or the parts of a multipart form (an upload) by name."""
     if endpoint.content_type.startswith("multipart/"):
-        return _form(incoming, endpoint)
+        return read_form(incoming, endpoint)
     if not incoming.body:
         return None
     try:
@@ -60,8 +58,8 @@ def read_json(incoming: Incoming, endpoint: Endpoint) -> Any:
         raise param_error("(root)", "request body is not valid JSON") from None
 
 
-def _form(incoming: Incoming, endpoint: Endpoint) -> dict[str, Any]:
-    """The form's parts as fields: a file part as its file name, the others as text read by their type."""
+def read_form(incoming: Incoming, endpoint: Endpoint) -> dict[str, Any]:
+    """A multipart form's parts as fields: a file part as its file name, the others as text read by their type."""
     properties = (endpoint.body or {}).get("properties", {})
     fields: dict[str, Any] = {}
     for name, part in form_parts(incoming.headers.get("Content-Type", ""), incoming.body).items():
@@ -71,6 +69,46 @@ def _form(incoming: Incoming, endpoint: Endpoint) -> dict[str, Any]:
         else:
             fields[name] = from_text(part.content.decode("utf-8", "replace"), tree)
     return fields
+
+
+def refuse_json(violation: Violation, location: str) -> Answer:
+    """APIv3's words: `400 PARAM_ERROR`, `<location> field <name>: <issue>` with `detail`."""
+    return param_error(violation.field, violation.issue, location).answer()
+
+
+def respond_json(endpoint: Endpoint, incoming: Incoming, given: Mapping[str, Any]) -> Answer:
+    """The documented status and a sample of the documented answer, with the request's values where they fit."""
+    tree = endpoint.response
+    if tree is None:
+        content = FILES.get(endpoint.produces or "")
+        if content is None:
+            return Answer(endpoint.status)
+        return Answer(endpoint.status, content, {"Content-Type": str(endpoint.produces)})
+    return Answer(endpoint.status, filled(tree, given))
+
+
+def filled(tree: Schema, given: Mapping[str, Any]) -> Any:
+    """A sample of `tree`, its top-level fields taken from `given` (the request's values) where they fit them."""
+    body = sample(tree)
+    if isinstance(body, dict):
+        for name, child in tree.get("properties", {}).items():
+            value = given.get(name)
+            if value is not None and first_violation(value, child, full=True) is None:
+                body[name] = value
+    return body
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    """How the requests of one API are served: its wire, how it reads bodies, words a bad field and answers.
+
+    `wire` None is the emulator's APIv3; `refuse` and `respond` are APIv3's (JSON) unless given.
+    """
+
+    wire: Wire | None
+    read_body: BodyReader
+    refuse: Refuser = refuse_json
+    respond: Responder = respond_json
 
 
 APIV3 = Api(wire=None, read_body=read_json)
@@ -110,39 +148,34 @@ class SchemaAnswers:
         return self.router.match(method, segments)
 
     def _handler(self, endpoint: Endpoint) -> Callable[[Incoming, Params], Answer]:
-        read_body = self.apis[endpoint.api].read_body
+        api = self.apis[endpoint.api]
 
         def answer(incoming: Incoming, params: Params) -> Answer:
-            given = _check_path(endpoint, params)
-            given.update(_check_query(endpoint, incoming))
-            body = _check_body(endpoint, incoming, read_body)
+            try:
+                given = _check_path(endpoint, params)
+                given.update(_check_query(endpoint, incoming))
+                body = _check_body(endpoint, incoming, api.read_body)
+            except _Invalid as invalid:
+                return api.refuse(invalid.violation, invalid.location)
             if isinstance(body, Mapping):
                 given.update(body)
-            return respond(endpoint, given)
+            return api.respond(endpoint, incoming, given)
 
         return answer
 
 
-def respond(endpoint: Endpoint, given: Mapping[str, Any]) -> Answer:
-    """The documented status and a sample of the documented answer, with the request's values where they fit."""
-    tree = endpoint.response
-    if tree is None:
-        content = _FILES.get(endpoint.produces or "")
-        if content is None:
-            return Answer(endpoint.status)
-        return Answer(endpoint.status, content, {"Content-Type": str(endpoint.produces)})
-    body = sample(tree)
-    if isinstance(body, dict):
-        for name, child in tree.get("properties", {}).items():
-            value = given.get(name)
-            if value is not None and first_violation(value, child, full=True) is None:
-                body[name] = value
-    return Answer(endpoint.status, body)
+class _Invalid(Exception):
+    """The first bad field of a request, raised by the checks to the handler, which answers it."""
+
+    def __init__(self, violation: Violation, location: str) -> None:
+        super().__init__(f"{location} field {violation.field}: {violation.issue}")
+        self.violation = violation
+        self.location = location
 
 
 def _refuse(violation: Violation | None, location: str) -> None:
     if violation is not None:
-        raise param_error(violation.field, violation.issue, location)
+        raise _Invalid(violation, location)
 
 
 def _check_path(endpoint: Endpoint, params: Params) -> dict[str, Any]:
