@@ -56,19 +56,13 @@ def _is_path(text: str) -> bool:
 def _named(path: str) -> str:
     """` 'path'` for a message, or nothing when the text could be key material (never quote a key).
 
-    Quoted only when short, free of a run of base64 letters as long as a key fragment, named with
-    something base64 lacks (the dot of `.pem`), and when its folder exists: a typo in a file name is
-    shown, a key pasted where a path goes is not.
+    Quoted only when short, free of a run of base64 letters as long as a key fragment, and when its
+    file name holds something base64 lacks (the dot of `.pem`): a typo in a path is shown, a key
+    pasted where a path goes is not.
     """
     if len(path) > _QUOTED_PATH or _BASE64_RUN.search(path) or not _is_path(path):
         return ""
-    try:
-        named = Path(path).expanduser()
-        if _BASE64_NAME.fullmatch(named.name) or not named.parent.is_dir():
-            return ""
-    except (OSError, ValueError, RuntimeError):  # RuntimeError: "~user" of no such user
-        return ""
-    return f" {path!r}"
+    return "" if _BASE64_NAME.fullmatch(Path(path).name) else f" {path!r}"
 
 
 def _read_file(value: str | os.PathLike[str], param: str, forms: str) -> bytes:
