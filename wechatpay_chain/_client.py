@@ -20,6 +20,7 @@ from ._chain.nodes import Chain
 from ._chain.requests import RequestBuilder, check_reserved
 from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
 from ._errors import ApiError, ConfigurationError, WechatpayError
+from ._identity import check_mchid, check_serial
 from ._keys import sensitive as _sensitive
 from ._keys.keyring import KeyRing
 from ._keys.loading import load_private_key
@@ -93,13 +94,13 @@ class Client:
         clock: Clock = time.time,
         nonce: Callable[[], str] = _hazmat.nonce,
     ) -> None:
-        self.mchid = _required(mchid, "mchid", "the merchant id (商户号)")
-        self.serial = _required(serial, "serial", "the merchant API certificate serial (商户API证书序列号)").upper()
+        self.mchid = check_mchid(mchid)
+        self.serial = check_serial(serial)
         self._private_key = _private_key(private_key, private_key_password, signer)
         self.apiv3_key = Secret.of(apiv3_key, name="apiv3_key", length=32)
         self.certificates = KeyRing(certs, prefer=prefer, clock=clock)
         _check_keys(self.certificates, self.serial, self.apiv3_key)
-        base = BaseURL.parse(base_url if base_url.endswith("/") else base_url + "/")
+        base = BaseURL.parse(base_url)
         self.base_url = str(base)
         self._builder = RequestBuilder(base, headers)
         self._clock = clock
@@ -365,12 +366,6 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<Client mchid={self.mchid!r} serial={self.serial!r} base_url={self.base_url!r}>"
-
-
-def _required(value: object, name: str, what: str) -> str:
-    if not value or not isinstance(value, str):
-        raise ConfigurationError(f"{name}: {what} is required, as a str")
-    return value
 
 
 def _private_key(

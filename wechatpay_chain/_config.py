@@ -119,12 +119,14 @@ class BaseURL:
 def _parse_base(url: str) -> BaseURL:
     scheme, sep, rest = url.partition("://")
     host, slash, path = rest.partition("/")
+    if "@" in host:  # not quoted: the part before '@' may be a password
+        raise ConfigurationError(
+            "base_url: user info (user:password@host) is not supported: WeChat Pay authenticates by signature"
+        )
     if scheme not in ("http", "https") or not sep or not host:
         raise ConfigurationError(f"base_url {url!r} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}")
     if "?" in rest or "#" in rest:
         raise ConfigurationError(f"base_url {url!r} cannot carry a query or fragment")
-    if "@" in host:
-        raise ConfigurationError(f"base_url {url!r}: credentials in the URL are not supported")
     if any(c.isspace() or ord(c) < 0x21 or ord(c) > 0x7E for c in url):
         raise ConfigurationError(f"base_url {url!r} must be plain ASCII without spaces")
     prefix = "/" + path if slash else "/"
