@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -117,10 +118,20 @@ class ApiError(WechatpayError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        code = self.code or "-"
-        message = self.message or self.response.body[:200].decode("utf-8", "replace")
+        # Server text is escaped: a line break in it must not forge a log line of its own.
+        code = escape_text(self.code) or "-"
+        message = escape_text(self.message or self.response.body[:200].decode("utf-8", "replace"))
         tries = f"; {self.attempts} attempts" if self.attempts > 1 else ""
-        return f"HTTP {self.status} {code}: {message} (Request-ID: {self.request_id or '-'}{tries})"
+        return f"HTTP {self.status} {code}: {message} (Request-ID: {escape_text(self.request_id or '-')}{tries})"
+
+
+# C0 and C1 controls, DEL, line and paragraph separators, bidirectional overrides, lone surrogates.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def escape_text(text: str) -> str:
+    """`text` with every control character written as its Python escape (`\\n`, `\\x1b`, `\\u2028`)."""
+    return _UNPRINTABLE.sub(lambda match: ascii(match.group())[1:-1], text)
 
 
 def _error_payload(body: bytes) -> dict[str, Any]:

@@ -1,0 +1,42 @@
+"""Server text in an ApiError is escaped: a line break or terminal escape in an error answer cannot forge a log line."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from wechatpay_chain import ApiError, Client
+from wechatpay_chain.testing import Answer, Emulator
+
+FORGED = "bad request\n2024-06-01 12:00:00 INFO payment 1217752501 succeeded\r\x1b[2K\u2028\u202e"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Answer(400, {"code": "PARAM_ERROR", "message": FORGED}),
+        Answer(400, {"code": "PARAM\nERROR", "message": "x"}),
+        Answer(502, FORGED.encode()),  # not JSON: the body's text stands in for the message
+    ],
+    ids=["message", "code", "a non-JSON body"],
+)
+async def test_control_characters_of_an_error_answer_are_escaped(
+    emulator: Emulator, client: Client, caplog: pytest.LogCaptureFixture, answer: Answer
+) -> None:
+    emulator.stub("GET", "v3/things", answer)
+    with caplog.at_level(logging.INFO, "wechatpay_chain"), pytest.raises(ApiError) as caught:
+        await client.v3.things.get()
+    text = str(caught.value)
+    assert text.isprintable(), text
+    assert "\\n" in text
+    for record in caplog.records:
+        assert record.getMessage().isprintable(), record.getMessage()
+
+
+async def test_the_fields_keep_what_the_server_sent(emulator: Emulator, client: Client) -> None:
+    emulator.stub("GET", "v3/things", Answer(400, {"code": "PARAM_ERROR", "message": "第一行\n第二行"}))
+    with pytest.raises(ApiError) as caught:
+        await client.v3.things.get()
+    assert caught.value.message == "第一行\n第二行"  # the data as sent; only the text is escaped
+    assert str(caught.value).startswith("HTTP 400 PARAM_ERROR: 第一行\\n第二行 (Request-ID: ")
