@@ -11,6 +11,7 @@ from multidict import CIMultiDict
 
 from .._config import BaseURL, Timeout, user_agent
 from .._errors import ConfigurationError, TemplateError
+from .._keys.keyring import normalise_serial
 from .._keys.sensitive import Encrypted
 from .._models import Request
 from .nodes import CALL_OPTIONS
@@ -193,7 +194,7 @@ def _name_key(headers: CIMultiDict[str], serial: str, template: str) -> None:
     named = headers.get("Wechatpay-Serial")
     if named is None:
         headers["Wechatpay-Serial"] = serial
-    elif named.upper() != serial.upper():
+    elif normalise_serial(named) != normalise_serial(serial):
         raise ConfigurationError(
             f"{template}: the body's encrypted fields were sealed with {serial!r} but the request names "
             f"{named!r} in Wechatpay-Serial; drop the header (it is set from the fields) or encrypt with that key"

@@ -166,8 +166,9 @@ def is_certificate(item: object) -> TypeGuard[x509.Certificate]:
 
 
 def certificate_serial(certificate: x509.Certificate) -> str:
-    """A certificate's serial as WeChat Pay writes it: upper-case hex."""
-    return f"{certificate.serial_number:X}"
+    """A certificate's serial as WeChat Pay writes it: upper-case hex in whole bytes (`keyring.normalise_serial`)."""
+    digits = f"{certificate.serial_number:X}"
+    return "0" + digits if len(digits) % 2 else digits
 
 
 def _public_from_pem(data: bytes, param: str) -> RSAPublicKey | x509.Certificate:
