@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 from ._chain.nodes import Chain
 from ._client import Client
-from ._config import BaseURL, Timeout
+from ._config import BaseURL, Limits, Timeout
 from ._errors import (
     ApiError,
     ConfigurationError,
     DuplicateNotificationError,
     KeyLoadError,
     NotificationError,
+    ResponseTooLargeError,
     SignatureError,
     TemplateError,
     TransportError,
@@ -125,6 +126,7 @@ __all__ = [
     "KeyHolder",
     "KeyLoadError",
     "KeyRing",
+    "Limits",
     "MemorySeenIds",
     "Middleware",
     "MiddlewareStack",
@@ -140,6 +142,7 @@ __all__ = [
     "Query",
     "Request",
     "Response",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Secret",
     "SeenIds",

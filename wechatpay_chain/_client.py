@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from . import _hazmat
 from ._chain.nodes import Chain
 from ._chain.requests import RequestBuilder, check_reserved
-from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
+from ._config import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Limits, Timeout
 from ._errors import ApiError, ConfigurationError, WechatpayError
 from ._identity import check_mchid, check_serial
 from ._keys import sensitive as _sensitive
@@ -69,7 +69,8 @@ class Client:
 
     Timeouts bound each attempt: by default 30 s in all, of which at most 5 s to connect.
     `timeout=` takes seconds (the total), a `Timeout` or an `aiohttp.ClientTimeout`, per client or
-    per call; running out raises `TransportError` naming the call. Retries and failover to the
+    per call; running out raises `TransportError` naming the call. `limits=Limits(answer=, error=)`
+    bounds the bytes read of an answer (8 MiB, and 64 KiB for an error). Retries and failover to the
     backup host are opt-in: `retry=RetryPolicy()`. Each call is logged once on the
     `wechatpay_chain` logger (the "logging" middleware).
     """
@@ -88,6 +89,7 @@ class Client:
         base_url: str = DEFAULT_BASE_URL,
         session: aiohttp.ClientSession | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         headers: Headers | None = None,
         private_key_password: str | bytes | None = None,
@@ -108,7 +110,7 @@ class Client:
         self._owns_session = session is None
         self._closed = False
         self.refresher = self._refresher(refresh_interval)
-        self.middleware = MiddlewareStack(Transport(self._get_session, Timeout.of(timeout)))
+        self.middleware = MiddlewareStack(Transport(self._get_session, Timeout.of(timeout), limits or DEFAULT_LIMITS))
         self.middleware.append("logging", CallLogger())
         self.middleware.append(
             "signer",

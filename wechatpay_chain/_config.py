@@ -1,4 +1,4 @@
-"""Defaults, in one place, and the small value types that configure a client: `Timeout` and `BaseURL`."""
+"""Defaults, in one place, and the small value types that configure a client: `Timeout`, `Limits` and `BaseURL`."""
 
 from __future__ import annotations
 
@@ -95,6 +95,28 @@ def _from_aiohttp(value: object) -> Timeout | None:
 DEFAULT_TIMEOUT = Timeout()
 DOWNLOAD_TIMEOUT = Timeout(total=None, connect=5.0, read=60.0)
 """No overall bound (a bill may take minutes), but a stall of 60 s between chunks fails."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How many bytes of an answer the client reads (after any Content-Encoding is undone).
+
+    `answer` bounds a 2xx answer's body (JSON), `error` a non-2xx one's. Past a bound the call
+    raises `ResponseTooLargeError` and reads no further, so a huge or decompression-bomb answer
+    costs at most the bound in memory. Streamed downloads are not bounded: they are never held whole.
+    """
+
+    answer: int = 8 << 20  # 8 MiB: WeChat Pay's largest JSON answers (lists, certificates) are far smaller
+    error: int = 64 << 10  # 64 KiB: an error answer is a code and a message
+
+    def __post_init__(self) -> None:
+        for name in ("answer", "error"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"Limits({name}={value!r}): a number of bytes >= 1")
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,17 @@ class TransportError(WechatpayError):
         self.sent = sent
 
 
+class ResponseTooLargeError(WechatpayError):
+    """An answer's body went past the client's `Limits`; it was not read further (nor repeated by a retry)."""
+
+    def __init__(self, message: str, *, status: int, limit: int, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.limit = limit
+        self.method = method
+        self.url = url
+
+
 class SignatureError(WechatpayError):
     """A response or notification failed verification; `check` names the failed check."""
 

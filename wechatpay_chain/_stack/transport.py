@@ -9,8 +9,8 @@ from functools import lru_cache
 import aiohttp
 from yarl import URL
 
-from .._config import Timeout
-from .._errors import TransportError
+from .._config import DEFAULT_LIMITS, Limits, Timeout
+from .._errors import ConfigurationError, ResponseTooLargeError, TransportError
 from .._models import Request, Response
 
 
@@ -49,9 +49,14 @@ class _Stream:
 class Transport:
     """Sends requests through an aiohttp session, turning failures into `TransportError`."""
 
-    def __init__(self, session: Callable[[], aiohttp.ClientSession], timeout: Timeout) -> None:
+    def __init__(
+        self, session: Callable[[], aiohttp.ClientSession], timeout: Timeout, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
+        if not isinstance(limits, Limits):
+            raise ConfigurationError(f"limits must be a wechatpay_chain.Limits, got {type(limits).__name__}")
         self._session = session
         self.timeout = timeout
+        self.limits = limits
         self._queue = _Queue()
 
     async def __call__(self, request: Request) -> Response:
@@ -84,10 +89,42 @@ class Transport:
             if request.stream and 200 <= answer.status < 300:
                 return Response(answer.status, answer.headers, b"", request, stream=_Stream(answer))
             async with answer:
-                body = await answer.read()
+                body = await _read(answer, request, self.limits)
         except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
             raise _failure(request, timeout, exc) from exc
         return Response(answer.status, answer.headers, body, request)
+
+
+async def _read(answer: aiohttp.ClientResponse, request: Request, limits: Limits) -> bytes:
+    """The whole body, up to the limit for its status: past it, ResponseTooLargeError without reading on.
+
+    Counted after aiohttp undoes any Content-Encoding, chunk by chunk, so a decompression bomb
+    stops at the limit instead of being inflated whole.
+    """
+    limit = limits.answer if 200 <= answer.status < 300 else limits.error
+    announced = answer.content_length
+    if announced is not None and announced > limit and "Content-Encoding" not in answer.headers:
+        raise _too_large(request, answer.status, limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in answer.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(request, answer.status, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(request: Request, status: int, limit: int) -> ResponseTooLargeError:
+    which = "answer" if 200 <= status < 300 else "error"
+    return ResponseTooLargeError(
+        f"{request.method} {request.template}: the HTTP {status} answer's body is over {limit} bytes; "
+        f"it was not read further (Limits({which}=…) sets the bound)",
+        status=status,
+        limit=limit,
+        method=request.method,
+        url=request.url,
+    )
 
 
 class _Queue:
