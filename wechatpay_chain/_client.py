@@ -110,8 +110,10 @@ class Client:
         self._owns_session = session is None
         self._closed = False
         self.refresher = self._refresher(refresh_interval)
-        self.middleware = MiddlewareStack(Transport(self._get_session, Timeout.of(timeout), limits or DEFAULT_LIMITS))
+        self._transport = Transport(self._get_session, Timeout.of(timeout), limits or DEFAULT_LIMITS)
+        self.middleware = MiddlewareStack(self._transport)
         self.middleware.append("logging", CallLogger())
+        self.middleware.append("pool", self._transport.pool)  # wait for a connection, then sign
         self.middleware.append(
             "signer",
             Signer(
@@ -130,8 +132,9 @@ class Client:
 
             if not isinstance(retry, RetryPolicy):
                 raise ConfigurationError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
-            # Outside the signer, so that every attempt is signed afresh.
-            self.middleware.insert_before("signer", "retry", retry)
+            # Outside the signer, so that every attempt is signed afresh, and outside the pool, so
+            # that a backoff does not hold a connection's turn.
+            self.middleware.insert_before("pool", "retry", retry)
         self._root = Chain(self)
 
     def _refresher(self, interval: float) -> CertificateRefresher | None:
@@ -180,8 +183,13 @@ class Client:
         return self._session
 
     async def close(self) -> None:
-        """Release the client's resources (its own aiohttp session, never one passed in)."""
+        """Release the client's resources (its own aiohttp session, never one passed in).
+
+        Calls still waiting for a connection end with `TransportError(sent=False)`; calls already
+        sent end with the `TransportError` of their broken connection.
+        """
         self._closed = True
+        self._transport.close()
         if self.refresher is not None:
             await self.refresher.close()
         if self._owns_session and self._session is not None:

@@ -43,14 +43,16 @@ def user_agent() -> str:
 class Timeout:
     """How long a call may take, in seconds (None: no bound of its own).
 
-    `total` bounds one attempt from start to the last byte of the answer; `connect` bounds opening a
-    connection; `pool` bounds the wait for a free pooled connection (None: only `total` bounds it);
-    `read` bounds the silence between two chunks of the answer.
+    `pool` bounds the wait for a free pooled connection, when more calls are in flight than the
+    pool holds; a call that waits longer fails with `TransportError(sent=False)`, safe to repeat.
+    `total` then bounds the attempt itself, from the moment it holds a connection to the last byte
+    of the answer, so time spent waiting never eats into it: an attempt takes at most `pool + total`.
+    `connect` bounds opening a connection; `read` bounds the silence between two chunks of the answer.
     """
 
     total: float | None = 30.0
     connect: float | None = 5.0
-    pool: float | None = None
+    pool: float | None = 30.0
     read: float | None = None
 
     def __post_init__(self) -> None:
@@ -67,9 +69,10 @@ class Timeout:
         if isinstance(value, Timeout):
             return value
         if _seconds(value):
-            total = float(value)  # type: ignore[arg-type]
-            # A bare number bounds the whole call; connecting keeps its own, shorter default bound.
-            return cls(total=total, connect=min(total, DEFAULT_TIMEOUT.connect or total))
+            seconds = float(value)  # type: ignore[arg-type]
+            # A bare number bounds the wait for a connection and the attempt alike; connecting keeps
+            # its own, shorter default bound.
+            return cls(total=seconds, connect=min(seconds, DEFAULT_TIMEOUT.connect or seconds), pool=seconds)
         client_timeout = _from_aiohttp(value)
         if client_timeout is not None:
             return client_timeout
@@ -88,6 +91,7 @@ def _from_aiohttp(value: object) -> Timeout | None:
     return Timeout(
         total=value.total or None,
         connect=value.sock_connect or value.connect or None,
+        pool=value.total or None,
         read=value.sock_read or None,
     )
 
