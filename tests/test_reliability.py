@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from benchmarks.reliability.faults import FAULT_CASES, FaultCase, faults_one
 from benchmarks.reliability.fuzz import Fuzzer
+from benchmarks.reliability.overload import overload
 from benchmarks.reliability.sizes import SIZES
 from benchmarks.reliability.soak import soak
 from benchmarks.reliability.tampering import FORGERIES, TAMPER_FAULTS, tampering
@@ -42,6 +43,13 @@ async def test_no_tampered_insurance_answer_is_accepted(credentials: Credentials
     assert figures.accepted_unverified == []
     assert figures.tampered_calls == 22 * (len(TAMPER_FAULTS) + len(FORGERIES)) - len(figures.not_applicable)
     assert {"SignatureError:signature", "SignatureError:timestamp", "SignatureError:headers"} <= set(figures.rejected)
+
+
+async def test_overload_fails_calls_before_sending_never_after(credentials: Credentials) -> None:
+    figures = await overload(SMALL.overload, SMALL.overload_timeout, credentials)
+    assert figures.ok > 0  # calls were served while the others waited
+    assert figures.failed_after_sending == 0 and figures.other == {}
+    assert figures.ok + figures.failed_before_sending == SMALL.overload
 
 
 @pytest.fixture(scope="module")
