@@ -19,7 +19,7 @@ from . import _hazmat
 from ._chain.nodes import Chain
 from ._chain.requests import RequestBuilder, check_reserved
 from ._config import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Limits, Timeout
-from ._errors import ApiError, ConfigurationError, WechatpayError
+from ._errors import ApiError, ConfigurationError, TransportError, WechatpayError
 from ._identity import check_mchid, check_serial
 from ._keys import sensitive as _sensitive
 from ._keys.keyring import KeyRing
@@ -241,10 +241,30 @@ class Client:
 
     async def execute(self, request: Request) -> Response:
         """Send a built request through the stack; raises ApiError for a non-2xx answer."""
+        if self.refresher is not None and self.certificates.current() is None:
+            await self._name_a_key(request)
         response = await self.middleware(request)
         if not response.ok:
             raise ApiError(response, attempts=response.request.attempt)
         return response
+
+    async def _name_a_key(self, request: Request) -> None:
+        """Download the platform certificates before a call when none is held, so the call names one.
+
+        Every request names WeChat Pay's key in `Wechatpay-Serial` (as the Go and Java SDKs do, which
+        download at start-up); a client made with the APIv3 key alone downloads on its first call.
+        """
+        assert self.refresher is not None
+        try:
+            await self.refresher.current()
+        except TransportError as exc:  # about v3/certificates: the call itself was never sent
+            raise TransportError(
+                f"{request.method} {request.template}: not sent: downloading the platform certificates "
+                f"first failed ({exc})",
+                method=request.method,
+                url=request.url,
+                sent=False,
+            ) from exc
 
     # -- sensitive fields -----------------------------------------------------------------
 
