@@ -19,10 +19,11 @@ from .._types import Clock
 from .middleware import Handler
 from .signing import SCHEME
 
-# Answers whose body is a file and carries no signature of its own.
+# Answers whose body is a file and carries no signature of its own. A complaint image's media id
+# is base64 and may hold a raw "/": the image path takes the rest of the path, whatever it holds.
 _UNSIGNED = re.compile(
     r"v3/(?:billdownload/file|transferdownload/(?:signfile|elecvoucherfile)"
-    r"|new-tax-control-fapiao/download|(?:global/)?merchant-service/images/(?!upload$)[^/]+)$"
+    r"|new-tax-control-fapiao/download|(?:global/)?merchant-service/images/(?!upload$).+)$"
 )
 # Statements verify over a digest header instead of the body, when they carry it.
 _STATEMENTS = re.compile(r"v3/(?:global/)?statements$")
