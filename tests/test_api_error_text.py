@@ -1,13 +1,18 @@
-"""Server text in an ApiError is escaped: a line break or terminal escape in an error answer cannot forge a log line."""
+"""Server text in errors is escaped: a line break or terminal escape in an answer cannot forge a log line.
+
+ApiError carries the server's code and message; a TransportError may carry aiohttp's description
+of a broken answer, which quotes the bytes received.
+"""
 
 from __future__ import annotations
 
 import logging
 
 import pytest
+from raw_http import answering
 
-from wechatpay_chain import ApiError, Client
-from wechatpay_chain.testing import Answer, Emulator
+from wechatpay_chain import ApiError, Client, TransportError
+from wechatpay_chain.testing import Answer, Credentials, Emulator
 
 FORGED = "bad request\n2024-06-01 12:00:00 INFO payment 1217752501 succeeded\r\x1b[2K\u2028\u202e"
 
@@ -40,3 +45,18 @@ async def test_the_fields_keep_what_the_server_sent(emulator: Emulator, client: 
         await client.v3.things.get()
     assert caught.value.message == "第一行\n第二行"  # the data as sent; only the text is escaped
     assert str(caught.value).startswith("HTTP 400 PARAM_ERROR: 第一行\\n第二行 (Request-ID: ")
+
+
+async def test_a_transport_error_quoting_a_broken_answer_is_one_line(credentials: Credentials) -> None:
+    async with answering(b"\x1b[31mHTTP/1.1 200 OK\nINFO forged line\r\n\r\n") as url:
+        client = Client(
+            credentials.mchid,
+            credentials.serial,
+            credentials.merchant_key,
+            {credentials.public_key_id: credentials.public_key.public_key()},
+            base_url=url,
+        )
+        with pytest.raises(TransportError) as caught:
+            await client.v3.things.get()
+        await client.close()
+    assert str(caught.value).isprintable(), str(caught.value)

@@ -11,7 +11,7 @@ import aiohttp
 from yarl import URL
 
 from .._config import DEFAULT_LIMITS, Limits, Timeout
-from .._errors import ConfigurationError, ResponseTooLargeError, TransportError
+from .._errors import ConfigurationError, ResponseTooLargeError, TransportError, escape_text
 from .._models import Request, Response
 from .middleware import Handler
 
@@ -255,5 +255,5 @@ def _failure(request: Request, timeout: Timeout, exc: Exception) -> TransportErr
     elif isinstance(exc, asyncio.TimeoutError):
         message = f"{call}: no answer within {timeout.total} s"
     else:
-        message = f"{call}: {type(exc).__name__}: {exc}"
+        message = f"{call}: {type(exc).__name__}: {escape_text(str(exc))}"  # aiohttp may quote the server
     return TransportError(message, method=request.method, url=request.url, sent=sent)
