@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from raw_http import answering
 
+from benchmarks.reliability.raw_http import answering
 from wechatpay_chain import ApiError, Client, TransportError
 from wechatpay_chain.testing import Answer, Credentials, Emulator
 

@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
-from raw_http import answer, answering, exchange, signed_headers
 
+from benchmarks.reliability.raw_http import answer, answering, exchange, signed_headers
 from wechatpay_chain import Client, SignatureError, Verifier, asgi_app, handler_for
 from wechatpay_chain.testing import Credentials
 from wechatpay_chain.testing._auth import sign_answer
