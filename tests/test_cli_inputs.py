@@ -109,3 +109,34 @@ def test_help_names_a_variable_for_every_flag(capsys: pytest.CaptureFixture[str]
         ("--base-url", "WECHATPAY_BASE_URL"),
     ]:
         assert f"{flag} {variable}" in " ".join(out.split()), flag
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("WECHATPAY_PLATFORM_CERT", "~no-such-user-here/wechatpay_1.pem", "WECHATPAY_PLATFORM_CERT"),
+        ("WECHATPAY_PRIVATE_KEY", "~no-such-user-here/apiclient_key.pem", "private_key: cannot read the file"),
+        ("WECHATPAY_PLATFORM_CERT", "-----BEGIN CERTIFICATE-----", "WECHATPAY_PLATFORM_CERT"),
+    ],
+    ids=["platform cert of an unknown user's home", "private key of an unknown user's home", "a cut certificate"],
+)
+def test_an_unusable_variable_is_a_configuration_error(
+    files: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    credentials: Credentials,
+    variable: str,
+    value: str,
+    named: str,
+) -> None:
+    environment = {
+        "WECHATPAY_MCHID": credentials.mchid,
+        "WECHATPAY_SERIAL": credentials.serial,
+        "WECHATPAY_PRIVATE_KEY": files["private_key_file"],
+        "WECHATPAY_APIV3_KEY": credentials.apiv3_key,
+        variable: value,
+    }
+    for name, setting in environment.items():
+        monkeypatch.setenv(name, setting)
+    code, err = run_main(["call", "GET", "v3/things", "--base-url", "http://127.0.0.1:9/"], capsys)
+    assert code == 2 and named in err, err

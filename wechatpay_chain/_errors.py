@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -136,13 +135,15 @@ class ApiError(WechatpayError):
         return f"HTTP {self.status} {code}: {message} (Request-ID: {escape_text(self.request_id or '-')}{tries})"
 
 
-# C0 and C1 controls, DEL, line and paragraph separators, bidirectional overrides, lone surrogates.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
 def escape_text(text: str) -> str:
-    """`text` with every control character written as its Python escape (`\\n`, `\\x1b`, `\\u2028`)."""
-    return _UNPRINTABLE.sub(lambda match: ascii(match.group())[1:-1], text)
+    """`text` with every character `str.isprintable` refuses written as its Python escape (`\\n`, `\\x1b`, `\\u2028`).
+
+    Line breaks, controls, separators, bidirectional overrides, private-use and unassigned code
+    points, lone surrogates: none can reach a log line or a terminal as it is.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _error_payload(body: bytes) -> dict[str, Any]:

@@ -87,8 +87,8 @@ def _required(args: argparse.Namespace, name: str, environ: Mapping[str, str] | 
 
 
 def _key(value: str) -> str | Path:
-    """A key as the client takes it: PEM text as it is, else the path of its file."""
-    return value if "-----BEGIN" in value else Path(value).expanduser()
+    """A key as the client takes it: PEM text as it is, else the path of its file (`~` is expanded when loading)."""
+    return value if "-----BEGIN" in value else Path(value)
 
 
 def client_from(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Client:
@@ -129,16 +129,20 @@ def _platform_certificates(args: argparse.Namespace, environ: Mapping[str, str] 
         return {_serial_of(pem.encode(), "WECHATPAY_PLATFORM_CERT"): pem for pem in found}
     paths = flags or [p for p in variable.split(os.pathsep) if p]
     where = "--platform-cert" if flags else "WECHATPAY_PLATFORM_CERT"
-    return {_serial_of(_read(path, where), f"{where} {path}"): Path(path).expanduser() for path in paths}
+    certificates = {}
+    for path in paths:
+        pem = _read(path, where)
+        certificates[_serial_of(pem, f"{where} {path}")] = pem
+    return certificates
 
 
 def _read(path: str, where: str) -> bytes:
     try:
         return Path(path).expanduser().read_bytes()
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(
-            f"{where} {path}: cannot read the file ({getattr(exc, 'strerror', None) or exc})"
-        ) from None
+    except OSError as exc:
+        raise ConfigurationError(f"{where} {path}: cannot read the file ({exc.strerror or exc})") from None
+    except (ValueError, RuntimeError):  # a NUL in the path; "~someone" of no such user
+        raise ConfigurationError(f"{where} {path!r}: not a path to a readable file") from None
 
 
 def _serial_of(pem: bytes, where: str) -> str:
