@@ -14,6 +14,7 @@ from benchmarks.reliability.overload import overload
 from benchmarks.reliability.sizes import SIZES
 from benchmarks.reliability.soak import soak
 from benchmarks.reliability.tampering import FORGERIES, TAMPER_FAULTS, tampering
+from benchmarks.reliability.wire_fuzz import WireFuzzer
 from wechatpay_chain import KeyLoadError, load_private_key
 from wechatpay_chain.testing import Credentials
 
@@ -60,10 +61,25 @@ def fuzzer(credentials: Credentials) -> Iterator[Fuzzer]:
 
 
 @pytest.mark.parametrize(
-    "target", ["chain_names", "templates", "placeholders", "notifications"], ids=lambda name: name.replace("_", " ")
+    "target",
+    ["chain_names", "templates", "placeholders", "inline_queries", "request_headers", "cli_environment"],
+    ids=lambda name: name.replace("_", " "),
 )
 def test_fuzzing_lets_only_typed_errors_escape(fuzzer: Fuzzer, target: str) -> None:
     figure = getattr(fuzzer, target)(SMALL.examples)
+    assert figure.examples > SMALL.examples // 2
+
+
+@pytest.fixture(scope="module")
+def wire_fuzzer(credentials: Credentials) -> Iterator[WireFuzzer]:
+    fuzzer = WireFuzzer(credentials)
+    yield fuzzer
+    fuzzer.close()
+
+
+@pytest.mark.parametrize("target", ["answers", "notifications"])
+def test_fuzzing_what_arrives_accepts_only_the_genuine_message(wire_fuzzer: WireFuzzer, target: str) -> None:
+    figure = getattr(wire_fuzzer, target)(SMALL.examples)
     assert figure.examples > SMALL.examples // 2
 
 

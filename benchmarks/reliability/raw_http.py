@@ -1,13 +1,14 @@
 """A byte-exact HTTP/1.1 peer on 127.0.0.1, for answers and requests no well-behaved library would make.
 
 `answering(raw)` serves every request with the same raw answer bytes (headers with non-ASCII bytes,
-repeated headers, …); `exchange(url, raw)` writes raw request bytes to a server and reads its answer.
+repeated headers, …), or with what a function returns at each request; `exchange(url, raw)` writes
+raw request bytes to a server and reads its answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from yarl import URL
@@ -38,13 +39,13 @@ async def _read_request(reader: asyncio.StreamReader) -> None:
 
 
 @asynccontextmanager
-async def answering(raw: bytes) -> AsyncIterator[str]:
-    """A server answering every request with `raw`; yields its base URL."""
+async def answering(raw: bytes | Callable[[], bytes]) -> AsyncIterator[str]:
+    """A server answering every request with `raw` (or what `raw()` returns then); yields its base URL."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await _read_request(reader)
-            writer.write(raw)
+            writer.write(raw() if callable(raw) else raw)
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
