@@ -43,6 +43,10 @@ async def test_no_tampered_insurance_answer_is_accepted(credentials: Credentials
     assert figures.controls_accepted == 22  # the same calls untampered do pass: the rejections are real
     assert figures.accepted_unverified == []
     assert figures.tampered_calls == 22 * (len(TAMPER_FAULTS) + len(FORGERIES)) - len(figures.not_applicable)
+    # The real handlers, each call from fresh state: the controls pass, every tampering is refused.
+    assert figures.stateful_endpoints == figures.stateful_controls_accepted == 22
+    assert figures.stateful_tampered == 22 * len(TAMPER_FAULTS) - len(figures.stateful_not_applicable)
+    assert len(figures.stateful_not_applicable) == 2  # renew answers 204: no body to tamper with or cut
     assert {"SignatureError:signature", "SignatureError:timestamp", "SignatureError:headers"} <= set(figures.rejected)
 
 

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in faulted
         ],
     )
-    _table("tampering (22 insurance endpoints)", tampered.rows())
+    _table("tampering (22 insurance endpoints: stubbed, then their stateful handlers)", tampered.rows())
     for label in tampered.accepted_unverified[:10]:
         print(f"    ACCEPTED: {label}")
     _table(
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         + sum(not r.ok for r in faulted)
         + len(tampered.accepted_unverified)
         + (tampered.controls_accepted != tampered.endpoints)
+        + (tampered.stateful_controls_accepted != tampered.stateful_endpoints)
         + sum(bool(f.failure) for f in fuzzed)
         + overloaded.failed_after_sending
         + sum(overloaded.other.values())
