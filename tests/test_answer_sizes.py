@@ -11,11 +11,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from test_forged_headers import client_for
 
 from benchmarks.reliability.raw_http import answer, answering
 from wechatpay_chain import (
     ApiError,
-    Client,
     ConfigurationError,
     Limits,
     ResponseTooLargeError,
@@ -24,17 +24,6 @@ from wechatpay_chain import (
 from wechatpay_chain.testing import Answer, Credentials, Emulator
 
 TESTS = Path(__file__).resolve().parent
-
-
-def raw_client(credentials: Credentials, base_url: str, **settings: object) -> Client:
-    return Client(
-        credentials.mchid,
-        credentials.serial,
-        credentials.merchant_key,
-        {credentials.public_key_id: credentials.public_key.public_key()},
-        base_url=base_url,
-        **settings,  # type: ignore[arg-type]
-    )
 
 
 async def test_an_answer_at_the_bound_passes_and_one_byte_more_is_refused(emulator: Emulator) -> None:
@@ -72,7 +61,7 @@ async def test_an_announced_length_past_the_bound_is_refused_without_waiting_for
         b"Content-Length: 2", b"Content-Length: 1000000000000"
     )
     async with answering(raw) as url:
-        client = raw_client(credentials, url, timeout=30)
+        client = client_for(credentials, url, timeout=30)
         with pytest.raises(ResponseTooLargeError):
             await asyncio.wait_for(client.v3.things.get(), 5)  # not the 30 s timeout: refused at once
         await client.close()
@@ -86,7 +75,7 @@ def test_limits_are_checked() -> None:
 
 def test_a_client_takes_only_a_limits(credentials: Credentials) -> None:
     with pytest.raises(ConfigurationError, match="limits"):
-        raw_client(credentials, "http://127.0.0.1:9/", limits={"answer": 1})
+        client_for(credentials, "http://127.0.0.1:9/", limits={"answer": 1})
 
 
 # A 256 MiB gzip bomb (about 250 KB on the wire) in a process of its own, so that its peak resident

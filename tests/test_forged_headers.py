@@ -47,13 +47,15 @@ def forged(credentials: Credentials, body: bytes, header: str, make: Callable[[s
     return signed_headers(headers, **{header: make(headers[header])})
 
 
-def client_for(credentials: Credentials, base_url: str) -> Client:
+def client_for(credentials: Credentials, base_url: str, **settings: Any) -> Client:
+    """A client of the emulator's merchant, verifying with its public key, for a raw peer at `base_url`."""
     return Client(
         credentials.mchid,
         credentials.serial,
         credentials.merchant_key,
         {credentials.public_key_id: credentials.public_key.public_key()},
         base_url=base_url,
+        **settings,
     )
 
 

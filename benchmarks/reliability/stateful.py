@@ -98,23 +98,17 @@ def _pre_sign(channel: str) -> Prepare:
     return prepare
 
 
-async def _contract_get(client: Client, emu: Emulator) -> Call:
-    code, _ = await _signed(client, emu)
-    where = {"plan_id": PLAN_ID, "out_contract_code": code}
-    return Call("GET", f"{SIGN}/contracts/plan-id/{{plan_id}}/out-contract-code/{{out_contract_code}}", where)
+_BY_CODE = "plan-id/{plan_id}/out-contract-code/{out_contract_code}"
 
 
-async def _terminate(client: Client, emu: Emulator) -> Call:
-    code, _ = await _signed(client, emu)
-    template = f"{SIGN}/contracts/plan-id/{{plan_id}}/out-contract-code/{{out_contract_code}}/terminate"
-    where = {"plan_id": PLAN_ID, "out_contract_code": code}
-    return Call("POST", template, where, {"contract_termination_remark": "用户解约"})
+def _on_signed(method: str, template: str, body: Any = None) -> Prepare:
+    """A call about a freshly signed contract, named by its plan and out_contract_code."""
 
+    async def prepare(client: Client, emu: Emulator) -> Call:
+        code, _ = await _signed(client, emu)
+        return Call(method, template, {"plan_id": PLAN_ID, "out_contract_code": code}, body)
 
-async def _periods(client: Client, emu: Emulator) -> Call:
-    code, _ = await _signed(client, emu)
-    where = {"plan_id": PLAN_ID, "out_contract_code": code}
-    return Call("GET", f"{SIGN}/policy_periods/plan-id/{{plan_id}}/out-contract-code/{{out_contract_code}}", where)
+    return prepare
 
 
 async def _modify(client: Client, emu: Emulator) -> Call:
@@ -293,9 +287,11 @@ SCENARIOS: dict[str, Prepare] = {
     f"{SIGN}/contracts/pre-entrust-sign/h5": _pre_sign("h5"),
     f"{SIGN}/contracts/pre-entrust-sign/jsapi": _pre_sign("jsapi"),
     f"{SIGN}/contracts/pre-entrust-sign/mini-program": _pre_sign("mini-program"),
-    f"{SIGN}/contracts/plan-id/{{plan_id}}/out-contract-code/{{out_contract_code}}": _contract_get,
-    f"{SIGN}/contracts/plan-id/{{plan_id}}/out-contract-code/{{out_contract_code}}/terminate": _terminate,
-    f"{SIGN}/policy_periods/plan-id/{{plan_id}}/out-contract-code/{{out_contract_code}}": _periods,
+    f"{SIGN}/contracts/{_BY_CODE}": _on_signed("GET", f"{SIGN}/contracts/{_BY_CODE}"),
+    f"{SIGN}/contracts/{_BY_CODE}/terminate": _on_signed(
+        "POST", f"{SIGN}/contracts/{_BY_CODE}/terminate", {"contract_termination_remark": "用户解约"}
+    ),
+    f"{SIGN}/policy_periods/{_BY_CODE}": _on_signed("GET", f"{SIGN}/policy_periods/{_BY_CODE}"),
     f"{SIGN}/policy-periods/plan-id/{{plan_id}}/contract-id/{{contract_id}}/modify": _modify,
     f"{SIGN}/contracts/plan-id/{{plan_id}}/contract-id/{{contract_id}}/renew": _renew,
     _PERIOD + "/schedule": _schedule,
