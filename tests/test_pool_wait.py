@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from wechatpay_chain import Client, Timeout, TransportError
+from wechatpay_chain import Client, Response, Timeout, TransportError
 from wechatpay_chain.testing import Answer, Credentials, Emulator
 
 PING = "v3/pool/ping/{n}"
@@ -28,7 +28,7 @@ async def one_connection(credentials: Credentials) -> AsyncIterator[tuple[Emulat
             yield emu, session
 
 
-def ping(client: Client, n: int, timeout: object = None) -> asyncio.Task[object]:
+def ping(client: Client, n: int, timeout: float | None = None) -> asyncio.Task[Response]:
     return asyncio.ensure_future(client.chain(PING).get(n=str(n), timeout=timeout))
 
 
@@ -40,7 +40,7 @@ async def test_waiting_for_a_connection_does_not_eat_the_calls_own_budget(
     client = emu.client(session=session)
     first, second = ping(client, 1, 0.5), ping(client, 2, 0.5)
     # The second waits 0.3 s for the connection, then still has its whole 0.5 s.
-    assert [(await first).json(), (await second).json()] == [{"n": "1"}, {"n": "2"}]  # type: ignore[attr-defined]
+    assert [(await first).json(), (await second).json()] == [{"n": "1"}, {"n": "2"}]
 
 
 async def test_a_wait_past_the_pool_bound_fails_before_sending(
@@ -85,7 +85,7 @@ async def test_a_waiting_call_that_is_cancelled_passes_its_turn_on(
     busy, gives_up, waits = ping(client, 1), ping(client, 2), ping(client, 3)
     await asyncio.sleep(0.05)
     gives_up.cancel()
-    assert (await waits).json() == {"n": "3"}  # type: ignore[attr-defined]
+    assert (await waits).json() == {"n": "3"}
     await busy
     with pytest.raises(asyncio.CancelledError):
         await gives_up
