@@ -145,9 +145,9 @@ import sys
 from cryptography.hazmat.primitives.asymmetric import rsa
 from {NAME} import Client
 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-Client("1900000109", "S1", key, {{"PUB_KEY_ID_1": key.public_key()}})
+Client("1900000109", "5E1A", key, {{"PUB_KEY_ID_1": key.public_key()}})
 assert not [m for m in sys.modules if m.startswith("{NAME}._catalogue")], "a lenient client loads no catalogue"
-strict = Client("1900000109", "S1", key, {{"PUB_KEY_ID_1": key.public_key()}}, strict=True)
+strict = Client("1900000109", "5E1A", key, {{"PUB_KEY_ID_1": key.public_key()}}, strict=True)
 from {NAME}._catalogue.data import catalogue
 assert catalogue.cache_info().currsize == 0, "a strict client reads the catalogue on its first call"
 strict.build_request("GET", "v3/certificates", {{}}, {{}})

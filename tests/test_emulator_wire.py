@@ -52,11 +52,16 @@ def read_keys(directory: Path, credentials: Credentials) -> Keys:
     assert isinstance(platform_key, rsa.RSAPublicKey)
     return Keys(
         mchid=meta["mchid"],
-        serial=f"{merchant_cert.serial_number:X}",
+        serial=whole_bytes(merchant_cert.serial_number),
         private_key=private_key,
-        platform={f"{platform_cert.serial_number:X}": platform_key, meta["public_key_id"]: public_key},
+        platform={whole_bytes(platform_cert.serial_number): platform_key, meta["public_key_id"]: public_key},
         public_key_id=meta["public_key_id"],
     )
+
+
+def whole_bytes(serial: int) -> str:
+    """A serial as WeChat Pay and openssl write it: upper-case hex in whole bytes."""
+    return f"{serial:0{(serial.bit_length() + 7) // 8 * 2}X}"
 
 
 def rsa_sign(key: rsa.RSAPrivateKey, message: bytes) -> str:

@@ -10,9 +10,11 @@ from cryptography.hazmat.primitives import serialization
 
 from benchmarks.reliability.faults import FAULT_CASES, FaultCase, faults_one
 from benchmarks.reliability.fuzz import Fuzzer
+from benchmarks.reliability.overload import overload
 from benchmarks.reliability.sizes import SIZES
 from benchmarks.reliability.soak import soak
 from benchmarks.reliability.tampering import FORGERIES, TAMPER_FAULTS, tampering
+from benchmarks.reliability.wire_fuzz import WireFuzzer
 from wechatpay_chain import KeyLoadError, load_private_key
 from wechatpay_chain.testing import Credentials
 
@@ -41,7 +43,18 @@ async def test_no_tampered_insurance_answer_is_accepted(credentials: Credentials
     assert figures.controls_accepted == 22  # the same calls untampered do pass: the rejections are real
     assert figures.accepted_unverified == []
     assert figures.tampered_calls == 22 * (len(TAMPER_FAULTS) + len(FORGERIES)) - len(figures.not_applicable)
+    # The real handlers, each call from fresh state: the controls pass, every tampering is refused.
+    assert figures.stateful_endpoints == figures.stateful_controls_accepted == 22
+    assert figures.stateful_tampered == 22 * len(TAMPER_FAULTS) - len(figures.stateful_not_applicable)
+    assert len(figures.stateful_not_applicable) == 2  # renew answers 204: no body to tamper with or cut
     assert {"SignatureError:signature", "SignatureError:timestamp", "SignatureError:headers"} <= set(figures.rejected)
+
+
+async def test_overload_fails_calls_before_sending_never_after(credentials: Credentials) -> None:
+    figures = await overload(SMALL.overload, SMALL.overload_timeout, credentials)
+    assert figures.ok > 0  # calls were served while the others waited
+    assert figures.failed_after_sending == 0 and figures.other == {}
+    assert figures.ok + figures.failed_before_sending == SMALL.overload
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +65,25 @@ def fuzzer(credentials: Credentials) -> Iterator[Fuzzer]:
 
 
 @pytest.mark.parametrize(
-    "target", ["chain_names", "templates", "placeholders", "notifications"], ids=lambda name: name.replace("_", " ")
+    "target",
+    ["chain_names", "templates", "placeholders", "inline_queries", "request_headers", "cli_environment"],
+    ids=lambda name: name.replace("_", " "),
 )
 def test_fuzzing_lets_only_typed_errors_escape(fuzzer: Fuzzer, target: str) -> None:
     figure = getattr(fuzzer, target)(SMALL.examples)
+    assert figure.examples > SMALL.examples // 2
+
+
+@pytest.fixture(scope="module")
+def wire_fuzzer(credentials: Credentials) -> Iterator[WireFuzzer]:
+    fuzzer = WireFuzzer(credentials)
+    yield fuzzer
+    fuzzer.close()
+
+
+@pytest.mark.parametrize("target", ["answers", "notifications"])
+def test_fuzzing_what_arrives_accepts_only_the_genuine_message(wire_fuzzer: WireFuzzer, target: str) -> None:
+    figure = getattr(wire_fuzzer, target)(SMALL.examples)
     assert figure.examples > SMALL.examples // 2
 
 

@@ -162,10 +162,11 @@ def test_other_hosts_never_fail_over() -> None:
 def test_the_client_places_retries_outside_the_signer(credentials: Credentials) -> None:
     key = {credentials.public_key_id: credentials.public_key.public_key()}
     plain = Client(credentials.mchid, credentials.serial, credentials.merchant_key, key)
-    assert plain.middleware.names() == ["logging", "signer", "verifier", "apiv2-signer", "apiv2-verifier"]
+    assert plain.middleware.names() == ["logging", "pool", "signer", "verifier", "apiv2-signer", "apiv2-verifier"]
     policy = RetryPolicy()
     retried = Client(credentials.mchid, credentials.serial, credentials.merchant_key, key, retry=policy)
-    assert retried.middleware.names() == ["logging", "retry", "signer", "verifier", "apiv2-signer", "apiv2-verifier"]
+    names = ["logging", "retry", "pool", "signer", "verifier", "apiv2-signer", "apiv2-verifier"]
+    assert retried.middleware.names() == names
     assert retried.middleware["retry"] is policy
     with pytest.raises(ConfigurationError, match="RetryPolicy"):
         Client(credentials.mchid, credentials.serial, credentials.merchant_key, key, retry=3)  # type: ignore[arg-type]
@@ -322,12 +323,12 @@ async def test_a_client_timeout_applies_to_every_call(emu: Emulator) -> None:
 def test_timeout_defaults_and_numbers(offline_client: Client) -> None:
     transport = offline_client.middleware._transport
     assert isinstance(transport, Transport)
-    assert transport.timeout == Timeout(total=30, connect=5, pool=None, read=None)
+    assert transport.timeout == Timeout(total=30, connect=5, pool=30, read=None)
     long = offline_client.build_request("GET", "v3/x/y", {}, {"timeout": 60}).timeout
     short = offline_client.build_request("GET", "v3/x/y", {}, {"timeout": 2}).timeout
-    assert (long, short) == (Timeout(total=60, connect=5), Timeout(total=2, connect=2))
+    assert (long, short) == (Timeout(total=60, connect=5, pool=60), Timeout(total=2, connect=2, pool=2))
     native = offline_client.build_request("GET", "v3/x/y", {}, {"timeout": aiohttp.ClientTimeout(10, sock_read=3)})
-    assert native.timeout == Timeout(total=10, connect=None, read=3)
+    assert native.timeout == Timeout(total=10, connect=None, pool=10, read=3)
 
 
 async def test_waiting_for_a_busy_pool_is_not_a_connect_timeout(emu: Emulator) -> None:

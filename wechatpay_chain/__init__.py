@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 from ._chain.nodes import Chain
 from ._client import Client
-from ._config import BaseURL, Timeout
+from ._config import BaseURL, Limits, Timeout
 from ._errors import (
     ApiError,
     ConfigurationError,
     DuplicateNotificationError,
     KeyLoadError,
     NotificationError,
+    ResponseTooLargeError,
     SchemaError,
     SignatureError,
     TemplateError,
@@ -178,6 +179,7 @@ __all__ = [
     "KeyHolder",
     "KeyLoadError",
     "KeyRing",
+    "Limits",
     "MemorySeenIds",
     "MerchantCertificate",
     "Middleware",
@@ -196,6 +198,7 @@ __all__ = [
     "RefundEvent",
     "Request",
     "Response",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "SchemaError",
     "Secret",

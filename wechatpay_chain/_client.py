@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from . import _hazmat
 from ._chain.nodes import Chain
 from ._chain.requests import CallCheck, RequestBuilder, check_reserved
-from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
-from ._errors import ApiError, ConfigurationError, WechatpayError
+from ._config import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Limits, Timeout
+from ._errors import ApiError, ConfigurationError, TransportError, WechatpayError
+from ._identity import check_mchid, check_serial
 from ._keys import sensitive as _sensitive
 from ._keys.keyring import KeyRing
 from ._keys.loading import load_private_key
@@ -78,7 +79,8 @@ class Client:
 
     Timeouts bound each attempt: by default 30 s in all, of which at most 5 s to connect.
     `timeout=` takes seconds (the total), a `Timeout` or an `aiohttp.ClientTimeout`, per client or
-    per call; running out raises `TransportError` naming the call. Retries and failover to the
+    per call; running out raises `TransportError` naming the call. `limits=Limits(answer=, error=)`
+    bounds the bytes read of an answer (8 MiB, and 64 KiB for an error). Retries and failover to the
     backup host are opt-in: `retry=RetryPolicy()`. Each call is logged once on the
     `wechatpay_chain` logger (the "logging" middleware). With `strict=True`, each call is checked
     against the catalogue of documented endpoints before any I/O (TemplateError, SchemaError).
@@ -98,6 +100,7 @@ class Client:
         base_url: str = DEFAULT_BASE_URL,
         session: aiohttp.ClientSession | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         headers: Headers | None = None,
         private_key_password: str | bytes | None = None,
@@ -110,14 +113,14 @@ class Client:
         merchant_cert_password: str | bytes | None = None,
         ca_certs: CaInput | None = None,
     ) -> None:
-        self.mchid = _required(mchid, "mchid", "the merchant id (商户号)")
-        self.serial = _required(serial, "serial", "the merchant API certificate serial (商户API证书序列号)").upper()
+        self.mchid = check_mchid(mchid)
+        self.serial = check_serial(serial)
         self._private_key = _private_key(private_key, private_key_password, signer)
         self.apiv3_key = Secret.of(apiv3_key, name="apiv3_key", length=32)
         self.apiv2_key = Secret.of(apiv2_key, name="apiv2_key", length=32)
         self.certificates = KeyRing(certs, prefer=prefer, clock=clock)
         _check_keys(self.certificates, self.serial, self.apiv3_key, self.apiv2_key)
-        base = BaseURL.parse(base_url if base_url.endswith("/") else base_url + "/")
+        base = BaseURL.parse(base_url)
         self.base_url = str(base)
         self.merchant_cert, trust = self._tls(merchant_cert, merchant_cert_password, ca_certs)
         certificate = self.merchant_cert.context if self.merchant_cert is not None else None
@@ -128,8 +131,10 @@ class Client:
         self._owns_session = session is None
         self._closed = False
         self.refresher = self._refresher(refresh_interval)
-        self.middleware = MiddlewareStack(Transport(self._get_session, Timeout.of(timeout), ssl=trust))
+        self._transport = Transport(self._get_session, Timeout.of(timeout), limits or DEFAULT_LIMITS, ssl=trust)
+        self.middleware = MiddlewareStack(self._transport)
         self.middleware.append("logging", CallLogger())
+        self.middleware.append("pool", self._transport.pool)  # wait for a connection, then sign
         self.middleware.append(
             "signer",
             Signer(
@@ -154,8 +159,9 @@ class Client:
 
             if not isinstance(retry, RetryPolicy):
                 raise ConfigurationError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
-            # Outside the signer, so that every attempt is signed afresh.
-            self.middleware.insert_before("signer", "retry", retry)
+            # Outside the signer, so that every attempt is signed afresh, and outside the pool, so
+            # that a backoff does not hold a connection's turn.
+            self.middleware.insert_before("pool", "retry", retry)
         self._root = Chain(self)
 
     def _tls(
@@ -225,8 +231,13 @@ class Client:
         return self._session
 
     async def close(self) -> None:
-        """Release the client's resources (its own aiohttp session, never one passed in)."""
+        """Release the client's resources (its own aiohttp session, never one passed in).
+
+        Calls still waiting for a connection end with `TransportError(sent=False)`; calls already
+        sent end with the `TransportError` of their broken connection.
+        """
         self._closed = True
+        self._transport.close()
         if self.refresher is not None:
             await self.refresher.close()
         if self._owns_session and self._session is not None:
@@ -282,10 +293,30 @@ class Client:
 
     async def execute(self, request: Request) -> Response:
         """Send a built request through the stack; raises ApiError for a non-2xx answer."""
+        if self.refresher is not None and self.certificates.current() is None:
+            await self._name_a_key(request)
         response = await self.middleware(request)
         if not response.ok:
             raise ApiError(response, attempts=response.request.attempt)
         return response
+
+    async def _name_a_key(self, request: Request) -> None:
+        """Download the platform certificates before a call when none is held, so the call names one.
+
+        Every request names WeChat Pay's key in `Wechatpay-Serial` (as the Go and Java SDKs do, which
+        download at start-up); a client made with the APIv3 key alone downloads on its first call.
+        """
+        assert self.refresher is not None
+        try:
+            await self.refresher.current()
+        except TransportError as exc:  # about v3/certificates: the call itself was never sent
+            raise TransportError(
+                f"{request.method} {request.template}: not sent: downloading the platform certificates "
+                f"first failed ({exc})",
+                method=request.method,
+                url=request.url,
+                sent=False,
+            ) from exc
 
     # -- sensitive fields -----------------------------------------------------------------
 
@@ -442,12 +473,6 @@ def _strict_check() -> CallCheck:
     from ._catalogue.strict import StrictCheck  # the catalogue loads only for a strict client
 
     return StrictCheck()
-
-
-def _required(value: object, name: str, what: str) -> str:
-    if not value or not isinstance(value, str):
-        raise ConfigurationError(f"{name}: {what} is required, as a str")
-    return value
 
 
 def _private_key(

@@ -1,4 +1,4 @@
-"""Defaults, in one place, and the small value types that configure a client: `Timeout` and `BaseURL`."""
+"""Defaults, in one place, and the small value types that configure a client: `Timeout`, `Limits` and `BaseURL`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ REFRESH_JITTER = 0.1  # background refreshes run at the interval +- 10 %, so man
 CHUNK_SIZE = 1 << 16  # bytes read at a time from a download
 
 SEEN_IDS = 10_000  # notification ids the in-memory replay guard remembers
+NOTIFICATION_BODY_LIMIT = 1 << 20  # bytes of a notification body the ASGI adapter reads (aiohttp's client_max_size)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -47,14 +48,16 @@ def user_agent() -> str:
 class Timeout:
     """How long a call may take, in seconds (None: no bound of its own).
 
-    `total` bounds one attempt from start to the last byte of the answer; `connect` bounds opening a
-    connection; `pool` bounds the wait for a free pooled connection (None: only `total` bounds it);
-    `read` bounds the silence between two chunks of the answer.
+    `pool` bounds the wait for a free pooled connection, when more calls are in flight than the
+    pool holds; a call that waits longer fails with `TransportError(sent=False)`, safe to repeat.
+    `total` then bounds the attempt itself, from the moment it holds a connection to the last byte
+    of the answer, so time spent waiting never eats into it: an attempt takes at most `pool + total`.
+    `connect` bounds opening a connection; `read` bounds the silence between two chunks of the answer.
     """
 
     total: float | None = 30.0
     connect: float | None = 5.0
-    pool: float | None = None
+    pool: float | None = 30.0
     read: float | None = None
 
     def __post_init__(self) -> None:
@@ -71,9 +74,10 @@ class Timeout:
         if isinstance(value, Timeout):
             return value
         if _seconds(value):
-            total = float(value)  # type: ignore[arg-type]
-            # A bare number bounds the whole call; connecting keeps its own, shorter default bound.
-            return cls(total=total, connect=min(total, DEFAULT_TIMEOUT.connect or total))
+            seconds = float(value)  # type: ignore[arg-type]
+            # A bare number bounds the wait for a connection and the attempt alike; connecting keeps
+            # its own, shorter default bound.
+            return cls(total=seconds, connect=min(seconds, DEFAULT_TIMEOUT.connect or seconds), pool=seconds)
         client_timeout = _from_aiohttp(value)
         if client_timeout is not None:
             return client_timeout
@@ -92,6 +96,7 @@ def _from_aiohttp(value: object) -> Timeout | None:
     return Timeout(
         total=value.total or None,
         connect=value.sock_connect or value.connect or None,
+        pool=value.total or None,
         read=value.sock_read or None,
     )
 
@@ -99,6 +104,28 @@ def _from_aiohttp(value: object) -> Timeout | None:
 DEFAULT_TIMEOUT = Timeout()
 DOWNLOAD_TIMEOUT = Timeout(total=None, connect=5.0, read=60.0)
 """No overall bound (a bill may take minutes), but a stall of 60 s between chunks fails."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How many bytes of an answer the client reads (after any Content-Encoding is undone).
+
+    `answer` bounds a 2xx answer's body (JSON), `error` a non-2xx one's. Past a bound the call
+    raises `ResponseTooLargeError` and reads no further, so a huge or decompression-bomb answer
+    costs at most the bound in memory. Streamed downloads are not bounded: they are never held whole.
+    """
+
+    answer: int = 8 << 20  # 8 MiB: WeChat Pay's largest JSON answers (lists, certificates) are far smaller
+    error: int = 64 << 10  # 64 KiB: an error answer is a code and a message
+
+    def __post_init__(self) -> None:
+        for name in ("answer", "error"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"Limits({name}={value!r}): a number of bytes >= 1")
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +150,14 @@ class BaseURL:
 def _parse_base(url: str) -> BaseURL:
     scheme, sep, rest = url.partition("://")
     host, slash, path = rest.partition("/")
+    if "@" in host:  # not quoted: the part before '@' may be a password
+        raise ConfigurationError(
+            "base_url: user info (user:password@host) is not supported: WeChat Pay authenticates by signature"
+        )
     if scheme not in ("http", "https") or not sep or not host:
         raise ConfigurationError(f"base_url {url!r} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}")
     if "?" in rest or "#" in rest:
         raise ConfigurationError(f"base_url {url!r} cannot carry a query or fragment")
-    if "@" in host:
-        raise ConfigurationError(f"base_url {url!r}: credentials in the URL are not supported")
     if any(c.isspace() or ord(c) < 0x21 or ord(c) > 0x7E for c in url):
         raise ConfigurationError(f"base_url {url!r} must be plain ASCII without spaces")
     prefix = "/" + path if slash else "/"

@@ -84,6 +84,17 @@ class TransportError(WechatpayError):
         self.sent = sent
 
 
+class ResponseTooLargeError(WechatpayError):
+    """An answer's body went past the client's `Limits`; it was not read further (nor repeated by a retry)."""
+
+    def __init__(self, message: str, *, status: int, limit: int, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.limit = limit
+        self.method = method
+        self.url = url
+
+
 class SignatureError(WechatpayError):
     """A response or notification failed verification; `check` names the failed check."""
 
@@ -145,12 +156,24 @@ class ApiError(WechatpayError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        code = self.code or "-"
-        message = self.message or self.response.body[:200].decode("utf-8", "replace")
+        # Server text is escaped: a line break in it must not forge a log line of its own.
+        code = escape_text(self.code) or "-"
+        message = escape_text(self.message or self.response.body[:200].decode("utf-8", "replace"))
         tries = f"; {self.attempts} attempts" if self.attempts > 1 else ""
         if self.fields is not None:
             return f"APIv2 {code}: {message} (HTTP {self.status}{tries})"
-        return f"HTTP {self.status} {code}: {message} (Request-ID: {self.request_id or '-'}{tries})"
+        return f"HTTP {self.status} {code}: {message} (Request-ID: {escape_text(self.request_id or '-')}{tries})"
+
+
+def escape_text(text: str) -> str:
+    """`text` with every character `str.isprintable` refuses written as its Python escape (`\\n`, `\\x1b`, `\\u2028`).
+
+    Line breaks, controls, separators, bidirectional overrides, private-use and unassigned code
+    points, lone surrogates: none can reach a log line or a terminal as it is.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 class XmlError(WechatpayError, ValueError):

@@ -34,10 +34,10 @@ Headers: TypeAlias = Mapping[str, str]
 TimeoutTypes: TypeAlias = Union[float, Timeout, "aiohttp.ClientTimeout"]
 """`timeout=`: seconds for the whole call, a `Timeout`, or an `aiohttp.ClientTimeout`."""
 
-PrivateKeyInput: TypeAlias = Union[str, bytes, "RSAPrivateKey"]
-"""The merchant's private key: PEM text or bytes, `file://…`, `private.pkcs1://…`/`pkcs8://…`, or a key object."""
+PrivateKeyInput: TypeAlias = Union[str, bytes, "os.PathLike[str]", "RSAPrivateKey"]
+"""The merchant's private key: PEM text or bytes, a path (`file://…` too), `private.pkcs1://…`/`pkcs8://…`, a key."""
 
-PublicKeyInput: TypeAlias = Union[str, bytes, "RSAPublicKey", "x509.Certificate"]
+PublicKeyInput: TypeAlias = Union[str, bytes, "os.PathLike[str]", "RSAPublicKey", "x509.Certificate"]
 """A WeChat Pay public key or platform certificate, in the same forms (a certificate object too)."""
 
 HeadersInput: TypeAlias = Union[  # noqa: UP007

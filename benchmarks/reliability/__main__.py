@@ -1,7 +1,9 @@
-"""The reliability suite with figures: soak, faults, tampering and fuzzing against the emulator.
+"""The reliability suite with figures: soak, faults, tampering, fuzzing and overload against the emulator.
 
-    python -m benchmarks.reliability --quick   # CI: 1,000 calls at concurrency 50, 300 examples per fuzz target
-    python -m benchmarks.reliability --full    # 10,000 calls at concurrency 200, 10,000 examples per target
+    python -m benchmarks.reliability --quick   # CI: 1,000 calls at concurrency 50, 300 examples per fuzz
+                                               # target, 3,000 calls at once with a 1 s pool wait
+    python -m benchmarks.reliability --full    # 10,000 calls at concurrency 200, 10,000 examples per
+                                               # target, 50,000 calls at once with the default timeout
 
 Run from the repository root. Prints one table per part and exits 1 when any figure that must be zero is not.
 The tests in tests/test_reliability.py run the same functions at small sizes.
@@ -18,6 +20,7 @@ from wechatpay_chain.testing import Credentials
 
 from .faults import FaultResult, faults
 from .fuzz import run_fuzz
+from .overload import OverloadFigures, overload
 from .sizes import SIZES, Sizes
 from .soak import SoakFigures, soak
 from .tampering import TamperFigures, tampering
@@ -30,11 +33,14 @@ def _table(title: str, rows: list[tuple[str, object]]) -> None:
         print(f"  {key.ljust(width)}  {value}")
 
 
-async def _async_parts(sizes: Sizes, credentials: Credentials) -> tuple[SoakFigures, list[FaultResult], TamperFigures]:
+async def _async_parts(
+    sizes: Sizes, credentials: Credentials
+) -> tuple[SoakFigures, list[FaultResult], TamperFigures, OverloadFigures]:
     return (
         await soak(sizes.calls, sizes.concurrency, credentials),
         await faults(credentials),
         await tampering(credentials),
+        await overload(sizes.overload, sizes.overload_timeout, credentials),
     )
 
 
@@ -48,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = SIZES[args.size or "quick"]
     credentials = Credentials.generate()
     started = time.perf_counter()
-    soaked, faulted, tampered = asyncio.run(_async_parts(sizes, credentials))
+    soaked, faulted, tampered, overloaded = asyncio.run(_async_parts(sizes, credentials))
     fuzzed = run_fuzz(sizes.examples, credentials)
 
     _table(f"soak ({args.size or 'quick'})", soaked.rows())
@@ -61,13 +67,16 @@ def main(argv: list[str] | None = None) -> int:
             for r in faulted
         ],
     )
-    _table("tampering (22 insurance endpoints)", tampered.rows())
+    _table("tampering (22 insurance endpoints: stubbed, then their stateful handlers)", tampered.rows())
     for label in tampered.accepted_unverified[:10]:
         print(f"    ACCEPTED: {label}")
     _table(
         f"fuzzing ({sizes.examples} examples per target asked)",
         [(f.target, f"{f.examples} examples, {'FAILED: ' + f.failure if f.failure else '0 escapes'}") for f in fuzzed],
     )
+    _table("overload (every call started at once; 100 pooled connections)", overloaded.rows())
+    for key, count in overloaded.other.most_common(5):
+        print(f"    {count} x {key}")
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     broken = (
         soaked.error_count
@@ -77,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         + sum(not r.ok for r in faulted)
         + len(tampered.accepted_unverified)
         + (tampered.controls_accepted != tampered.endpoints)
+        + (tampered.stateful_controls_accepted != tampered.stateful_endpoints)
         + sum(bool(f.failure) for f in fuzzed)
+        + overloaded.failed_after_sending
+        + sum(overloaded.other.values())
     )
     return 1 if broken else 0
 

@@ -1,18 +1,21 @@
-"""Fuzzing: whatever a user passes, only the package's typed errors escape and URLs stay well formed."""
+"""Fuzzing what users pass: only the package's typed errors escape, and what is built goes out as signed.
+
+Chain names, templates, placeholder values, inline queries, request headers, key inputs and the
+CLI's environment. What arrives (answers, notifications) is fuzzed in `wire_fuzz`.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import argparse
+import re
 import tempfile
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from aiohttp.http_writer import _py_serialize_headers
 from cryptography.hazmat.primitives import serialization
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict
 from yarl import URL
@@ -20,31 +23,21 @@ from yarl import URL
 from wechatpay_chain import (
     Client,
     KeyLoadError,
-    SignatureError,
-    Verifier,
     WechatpayError,
     load_private_key,
     load_public_key,
 )
 from wechatpay_chain._chain.template import parse
+from wechatpay_chain._cli._credentials import ENVIRONMENT, client_from
 from wechatpay_chain.testing import Credentials
+from wechatpay_chain.testing._credentials import cert_pem, private_pem, public_pem
 
-from .mutations import HEADER_NAMES, b64, key_file, mutated, mutated_headers, secret_fragments
+from .fuzzing import FuzzFigure, run_target
+from .mutations import b64, key_file, mutated, secret_fragments
+from .wire_fuzz import WireFuzzer
 
-FUZZ_SETTINGS: dict[str, Any] = {
-    "deadline": None,
-    "database": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-}
-
-
-@dataclass
-class FuzzFigure:
-    """Examples one fuzz target ran, and the first invariant it found broken."""
-
-    target: str
-    examples: int = 0
-    failure: str = ""  # the first invariant broken, with hypothesis' smallest example
+# What a request target may hold on the wire (RFC 3986 unreserved, sub-delims, ':', '@', '/', '?', '%').
+_TARGET = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 
 
 class Fuzzer:
@@ -60,11 +53,13 @@ class Fuzzer:
             {creds.public_key_id: creds.public_key.public_key()},
             base_url="http://127.0.0.1:9/prefix/",
         )
-        self.loop = asyncio.new_event_loop()
+        self.folder = Path(tempfile.mkdtemp(prefix="wechatpay-fuzz-"))
 
     def close(self) -> None:
-        """Close the event loop the notification target runs in."""
-        self.loop.close()
+        """Remove the key files the targets wrote."""
+        for child in self.folder.iterdir():
+            child.unlink()
+        self.folder.rmdir()
 
     def targets(self) -> dict[str, Callable[[int], FuzzFigure]]:
         """Each fuzz target by the name the report prints."""
@@ -72,23 +67,16 @@ class Fuzzer:
             "chain attribute names": self.chain_names,
             "URI templates": self.templates,
             "placeholder values": self.placeholders,
-            "notification headers and bodies": self.notifications,
+            "inline queries": self.inline_queries,
+            "request headers": self.request_headers,
             "key inputs": self.keys,
+            "CLI environment": self.cli_environment,
         }
 
     def _run(
         self, name: str, examples: int, strategy: st.SearchStrategy[Any], check: Callable[[Any], None]
     ) -> FuzzFigure:
-        figure = FuzzFigure(name)
-
-        @settings(max_examples=examples, **FUZZ_SETTINGS)
-        @given(strategy)
-        def run(value: Any) -> None:
-            figure.examples += 1
-            check(value)
-
-        run()
-        return figure
+        return run_target(name, examples, strategy, check)
 
     # chain attribute names: any string getattr may be handed
     def chain_names(self, examples: int) -> FuzzFigure:
@@ -145,46 +133,6 @@ class Fuzzer:
         assert len(segments) == 7, segments
         assert [unquote(segments[4]), unquote(segments[6])] == [str(first), str(second)]
 
-    # notifications: random headers/bodies and mutations of a genuine one
-    def notifications(self, examples: int) -> FuzzFigure:
-        """Only the genuine signed notification passes verification."""
-        creds = self.credentials
-        now = time.time()
-        headers, body = creds.notification("TRANSACTION.SUCCESS", {"out_trade_no": "T1"}, summary="支付成功", now=now)
-        key = creds.public_key.public_key()
-
-        async def lookup(serial: str) -> Any:
-            return key if serial == creds.public_key_id else None
-
-        verifier = Verifier(lookup, clock=lambda: now)
-        genuine = (dict(headers), body)
-        random_headers = st.dictionaries(
-            st.one_of(st.sampled_from(HEADER_NAMES), st.text(max_size=20)), st.text(max_size=60), max_size=7
-        )
-        strategy = st.one_of(
-            st.tuples(random_headers, st.binary(max_size=200)),
-            st.tuples(st.just(dict(headers)), mutated(body)),
-            mutated_headers(dict(headers)).map(lambda h: (h, body)),
-        )
-        return self._run(
-            "notification headers and bodies",
-            examples,
-            strategy,
-            lambda case: self._check_notification(verifier, genuine, case),
-        )
-
-    def _check_notification(self, verifier: Verifier, genuine: tuple[dict[str, str], bytes], case: Any) -> None:
-        headers, body = case
-        try:
-            self.loop.run_until_complete(verifier.check(CIMultiDict(headers), body))
-        except SignatureError:
-            return
-        # Accepted: only the genuine signed content may pass (equivalent header spellings aside).
-        original, original_body = genuine
-        assert body == original_body, "a changed body was accepted"
-        for name in ("Wechatpay-Timestamp", "Wechatpay-Nonce"):
-            assert CIMultiDict(headers).get(name) == original[name], f"a changed {name} was accepted"
-
     # keys: every form load_private_key / load_public_key accept, broken every way
     def keys(self, examples: int) -> FuzzFigure:
         """Any key input loads or raises KeyLoadError, and no error message quotes the key."""
@@ -202,7 +150,7 @@ class Fuzzer:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         secrets = secret_fragments(self.credentials)
-        folder = Path(tempfile.mkdtemp(prefix="wechatpay-fuzz-"))
+        folder = self.folder
         inputs = st.one_of(
             st.text(max_size=80),
             st.binary(max_size=80),
@@ -217,14 +165,9 @@ class Fuzzer:
             st.tuples(st.booleans(), mutated(pem)).map(lambda t: key_file(folder, t[0], t[1])),
         )
         passwords = st.one_of(st.none(), st.text(max_size=8), st.binary(max_size=8))
-        try:
-            return self._run(
-                "key inputs", examples, st.tuples(inputs, passwords), lambda case: self._check_key(case, secrets)
-            )
-        finally:
-            for child in folder.iterdir():
-                child.unlink()
-            folder.rmdir()
+        return self._run(
+            "key inputs", examples, st.tuples(inputs, passwords), lambda case: self._check_key(case, secrets)
+        )
 
     def _check_key(self, case: tuple[Any, Any], secrets: list[str]) -> None:
         value, password = case
@@ -234,6 +177,102 @@ class Fuzzer:
             except KeyLoadError as exc:
                 leaked = [s for s in secrets if s in str(exc)]
                 assert not leaked, f"a key error message quotes the key: {leaked[0]!r}"
+
+    # inline queries: a query written in the template goes out exactly as signed
+    def inline_queries(self, examples: int) -> FuzzFigure:
+        """Any inline query (and query=) builds a target of RFC 3986 characters that yarl sends unchanged."""
+        pieces = st.sampled_from(
+            ["a", "=", "&", "?", "%", "%41", "%zz", " ", "\r\n", "#", "/", "+", "é", "\udc80", ";"]
+        )
+        inline = st.one_of(st.text(max_size=40), st.lists(pieces, max_size=10).map("".join))
+        query = st.one_of(
+            st.none(),
+            st.dictionaries(st.text(max_size=6), st.one_of(st.text(max_size=8), st.integers(), st.none()), max_size=3),
+        )
+        return self._run("inline queries", examples, st.tuples(inline, query), self._check_inline_query)
+
+    def _check_inline_query(self, case: tuple[str, dict[str, Any] | None]) -> None:
+        inline, query = case
+        try:
+            request = self.client.build_request("GET", "v3/things?" + inline, {}, {"query": query})
+        except WechatpayError as exc:
+            assert _typed(exc)
+            return
+        target = request.target
+        assert _TARGET.fullmatch(target), f"{target!r} holds characters a request line cannot carry"
+        assert URL(request.url, encoded=True).raw_path_qs == target, "the target on the wire is not the one signed"
+
+    # request headers: any headers= a caller passes
+    def request_headers(self, examples: int) -> FuzzFigure:
+        """Any headers= gives a typed error or headers aiohttp writes as they are, none the signer owns."""
+        names = st.one_of(
+            st.sampled_from(
+                ["Content-Length", "transfer-encoding", "Host", "Authorization", "X-Trace", "Wechatpay-Serial"]
+            ),
+            st.text(max_size=12),
+            st.integers(),
+        )
+        values = st.one_of(st.text(max_size=30), st.integers(), st.none(), st.binary(max_size=8), st.just("a\r\nX: 1"))
+        strategy = st.one_of(st.dictionaries(names, values, max_size=4), st.lists(st.text(max_size=5), max_size=2))
+        return self._run("request headers", examples, strategy, self._check_request_headers)
+
+    def _check_request_headers(self, headers: Any) -> None:
+        try:
+            request = self.client.build_request("POST", "v3/things", {}, {"headers": headers, "json": {"a": 1}})
+        except WechatpayError as exc:
+            assert _typed(exc)
+            return
+        if not isinstance(headers, Mapping):
+            assert not headers, "headers that are no mapping were taken"
+            return
+        sent = request.headers
+        for name in ("Content-Length", "Transfer-Encoding", "Host", "Authorization"):
+            assert name not in sent, f"{name} was taken from the caller"
+        for name, value in headers.items():
+            assert sent.getall(name) == [value], (name, sent.getall(name))
+        _py_serialize_headers("POST /prefix/v3/things HTTP/1.1", CIMultiDict(sent))  # raises on CR/LF and the like
+
+    # the CLI's environment: what WECHATPAY_* may hold
+    def cli_environment(self, examples: int) -> FuzzFigure:
+        """Any WECHATPAY_* environment gives a Client or a typed error, and no message quotes a key."""
+        creds = self.credentials
+        pem = private_pem(creds.merchant_key)
+        key_path = self.folder / "apiclient_key.pem"
+        key_path.write_bytes(pem)
+        public_path = self.folder / "pub_key.pem"
+        public_path.write_bytes(public_pem(creds.public_key))
+        values: dict[str, st.SearchStrategy[str]] = {
+            "WECHATPAY_MCHID": st.one_of(st.just(creds.mchid), st.text(max_size=12)),
+            "WECHATPAY_SERIAL": st.one_of(st.just(creds.serial), st.text(max_size=12)),
+            "WECHATPAY_PRIVATE_KEY": st.one_of(
+                st.just(pem.decode()),
+                st.just(str(key_path)),
+                mutated(pem).map(lambda b: b.decode("latin-1")),
+                st.text(max_size=60),
+                st.just(b64(pem)),
+            ),
+            "WECHATPAY_APIV3_KEY": st.one_of(st.just(creds.apiv3_key), st.text(max_size=40)),
+            "WECHATPAY_PUBLIC_KEY": st.one_of(st.just(str(public_path)), st.text(max_size=30)),
+            "WECHATPAY_PUBLIC_KEY_ID": st.one_of(st.just(creds.public_key_id), st.text(max_size=30)),
+            "WECHATPAY_PLATFORM_CERT": st.one_of(
+                st.just(cert_pem(creds.platform[0].certificate).decode()), st.text(max_size=30), st.just(str(key_path))
+            ),
+            "WECHATPAY_BASE_URL": st.one_of(st.just("http://127.0.0.1:9/"), st.text(max_size=30)),
+        }
+        environ = st.fixed_dictionaries({}, optional=values).map(
+            lambda env: {k: v for k, v in env.items() if "\0" not in v}  # no environment holds a NUL
+        )
+        secrets = secret_fragments(creds)
+        return self._run("CLI environment", examples, environ, lambda env: self._check_environment(env, secrets))
+
+    def _check_environment(self, environ: dict[str, str], secrets: list[str]) -> None:
+        args = argparse.Namespace(**{name: None for name in ENVIRONMENT})  # no flags: all from the environment
+        try:
+            client_from(args, environ)
+        except WechatpayError as exc:
+            assert _typed(exc)
+            leaked = [s for s in secrets if s in str(exc)]
+            assert not leaked, f"a CLI message quotes a key: {leaked[0]!r}"
 
     def _build_any(
         self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any] | None = None
@@ -265,14 +304,16 @@ def _placeholders(template: str) -> tuple[str, ...]:
 
 def run_fuzz(examples: int, credentials: Credentials) -> list[FuzzFigure]:
     """Every fuzz target at `examples` examples; a broken invariant is recorded, not raised."""
-    fuzzer = Fuzzer(credentials)
     figures = []
+    fuzzers: list[Fuzzer | WireFuzzer] = [Fuzzer(credentials), WireFuzzer(credentials)]
     try:
-        for name, target in fuzzer.targets().items():
-            try:
-                figures.append(target(examples))
-            except Exception as exc:  # the report names the broken invariant; the exit status fails
-                figures.append(FuzzFigure(name, failure=f"{type(exc).__name__}: {exc}"[:400]))
+        for fuzzer in fuzzers:
+            for name, target in fuzzer.targets().items():
+                try:
+                    figures.append(target(examples))
+                except Exception as exc:  # the report names the broken invariant; the exit status fails
+                    figures.append(FuzzFigure(name, failure=f"{type(exc).__name__}: {exc}"[:400]))
     finally:
-        fuzzer.close()
+        for fuzzer in fuzzers:
+            fuzzer.close()
     return figures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from multidict import CIMultiDict
 
 from .._config import BaseURL, Timeout, user_agent
 from .._errors import ConfigurationError, TemplateError
+from .._keys.keyring import normalise_serial
 from .._keys.sensitive import Encrypted
 from .._models import Request
 from .nodes import CALL_OPTIONS
@@ -20,6 +22,11 @@ if TYPE_CHECKING:
 
 OPTION_NAMES = CALL_OPTIONS | {"placeholders"}
 V2_PREFIX = "v2/"  # APIv2 templates are spelled with it; their paths go on the wire without it
+# Set from what is sent, never by hand: a Content-Length or Transfer-Encoding of one's own frames
+# another body than the one signed, Host moves the request, and Authorization is the signature.
+RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "authorization"})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
+_VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, spaces and tabs: no CR/LF, no control or non-ASCII
 
 CallCheck = Callable[[str, Template, Mapping[str, object], Mapping[str, Any]], None]
 """Checks a call (method, parsed template, placeholder values, options) before it is built; raises to refuse it."""
@@ -39,7 +46,7 @@ class RequestBuilder:
         self.base_url = base_url
         self.check = check  # strict mode's check (`_catalogue.strict`), or None
         self.headers: CIMultiDict[str] = CIMultiDict({"Accept": "application/json", "User-Agent": user_agent()})
-        self.headers.update(headers or {})
+        self.headers.update(check_headers(headers, "headers"))
         self.certificate = certificate  # the merchant certificate's TLS context, for the calls that need it
 
     def build(self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]) -> Request:
@@ -70,7 +77,7 @@ class RequestBuilder:
         body, sealed_with = encode_body(method, template, options.get("json"), body_option, headers)
         extra = options.get("headers")
         if extra:
-            headers.update(extra)
+            headers.update(check_headers(extra, f"{method} {template}: headers"))
         if sealed_with is not None:
             _name_key(headers, sealed_with, template)
         timeout = options.get("timeout")
@@ -142,12 +149,46 @@ def check_reserved(template: Template | str, values: Mapping[str, object], reser
             )
 
 
+def check_headers(headers: object, where: str) -> Mapping[str, str]:
+    """`headers` if every name is a token and every value ASCII text a request may carry; ConfigurationError else."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise ConfigurationError(
+            f"{where} must be a mapping of header names to str values, got {type(headers).__name__}"
+        )
+    for name, value in headers.items():
+        if not isinstance(name, str) or _TOKEN.fullmatch(name) is None:
+            raise ConfigurationError(f"{where}: {name!r} is not a header name (letters, digits and -)")
+        if name.lower() in RESERVED_HEADERS:
+            raise ConfigurationError(
+                f"{where}: {name} is set by the client from the request it signs; it cannot be given"
+            )
+        if not isinstance(value, str):
+            raise ConfigurationError(f"{where}: the value of {name} must be a str, got {type(value).__name__}")
+        if _VALUE.fullmatch(value) is None:
+            raise ConfigurationError(
+                f"{where}: the value of {name} holds a line break, a control character or non-ASCII text "
+                f"({_shown(value)}); percent-encode or base64 such data"
+            )
+    return headers
+
+
+def _shown(value: str) -> str:
+    return repr(value[:40]) + ("…" if len(value) > 40 else "")
+
+
 def encode_body(
     method: str, template: str, json: Any, body: object, headers: CIMultiDict[str]
 ) -> tuple[bytes, str | None]:
     """The bytes to send (and sign) and, for a JSON body holding `Encrypted` fields, the serial they need."""
     if json is not None and body is not None:
         raise ConfigurationError(f"{method} {template}: pass json= or body=, not both")
+    if isinstance(json, (str, bytes, bytearray, memoryview)):
+        raise ConfigurationError(
+            f"{method} {template}: json= takes the data to send (a dict or list) and serialises it; "
+            "this is already text: pass it as body= (with headers={'Content-Type': 'application/json'})"
+        )
     if json is not None:
         sealed: set[str] = set()
         try:
@@ -199,7 +240,7 @@ def _name_key(headers: CIMultiDict[str], serial: str, template: str) -> None:
     named = headers.get("Wechatpay-Serial")
     if named is None:
         headers["Wechatpay-Serial"] = serial
-    elif named.upper() != serial.upper():
+    elif normalise_serial(named) != normalise_serial(serial):
         raise ConfigurationError(
             f"{template}: the body's encrypted fields were sealed with {serial!r} but the request names "
             f"{named!r} in Wechatpay-Serial; drop the header (it is set from the fields) or encrypt with that key"

@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from .._config import LOGGER_NAME, MAX_UNKNOWN_SERIALS, REFRESH_GAP, REFRESH_INTERVAL, REFRESH_JITTER
-from .._errors import ApiError, ConfigurationError, SignatureError
+from .._errors import ApiError, ConfigurationError, SignatureError, TransportError
 from .._models import Response
 from .._secret import Secret
 from .._types import Clock
@@ -141,8 +141,15 @@ class CertificateRefresher:
         """
         if self._inflight is None or self._inflight.done():
             self._inflight = asyncio.get_running_loop().create_task(self._download())
-        # Shielded: a caller that gives up must not cancel the download others wait for.
-        return await asyncio.shield(self._inflight)
+        download = self._inflight
+        try:
+            # Shielded: a caller that gives up must not cancel the download others wait for.
+            return await asyncio.shield(download)
+        except asyncio.CancelledError:
+            if not download.cancelled():  # the caller itself was cancelled
+                raise
+            # close() stopped the download: the callers waiting for it get an answer, not a cancellation.
+            raise TransportError("GET v3/certificates: the client was closed during the download", sent=False) from None
 
     async def _download(self) -> list[PlatformKey]:
         try:

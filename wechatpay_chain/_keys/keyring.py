@@ -8,6 +8,7 @@ the refresher's job (`_certificates`). Each client has its own ring; there is no
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,9 +28,23 @@ PUBLIC_KEY_PREFIX = "PUB_KEY_ID_"
 PREFERENCES = ("public_key", "certificate")
 
 
+_HEX = re.compile(r"[0-9A-F]+")
+_SERIAL = re.compile(r"[0-9A-Za-z_]{1,64}")  # a hex serial or PUB_KEY_ID_<digits>
+
+
 def normalise_serial(serial: str) -> str:
-    """Serials compare case-insensitively (hex); ids are kept in upper case."""
-    return serial.strip().upper()
+    """The one form serials are held and compared in: upper case; a hex serial as whole bytes.
+
+    A certificate serial is a number: WeChat Pay (like openssl) writes it in whole bytes, so one
+    whose first nibble is 0 reads `0A1B…`, while a plain hex conversion gives `A1B…`. Both spellings
+    become `0A1B…`: leading zeros dropped, then one put back when the digits are odd in number.
+    Public key ids (`PUB_KEY_ID_…`) are only upper-cased.
+    """
+    text = serial.strip().upper()
+    if _HEX.fullmatch(text) is None:
+        return text
+    digits = text.lstrip("0") or "0"
+    return "0" + digits if len(digits) % 2 else digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +119,11 @@ class KeyRing:
 
     def add(self, serial: str, value: PublicKeyInput) -> PlatformKey:
         """Load and hold one platform certificate or public key under `serial`."""
-        if not isinstance(serial, str) or not serial.strip():
-            raise ConfigurationError("certs: each key must be a certificate serial or a PUB_KEY_ID_…")
+        if not isinstance(serial, str) or _SERIAL.fullmatch(serial.strip()) is None:
+            raise ConfigurationError(
+                "certs: each key must be a certificate serial (hex) or a public key id (PUB_KEY_ID_…), "
+                f"got {serial!r:.60}"
+            )
         item = load_public(value, param=f"certs[{serial!r}]")
         certificate = item if is_certificate(item) else None
         return self.hold(PlatformKey(normalise_serial(serial), public_key_of(item), certificate))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard
@@ -24,26 +26,81 @@ if TYPE_CHECKING:
 
 PRIVATE_FORMS = (
     "PEM text or bytes (PKCS#1 'RSA PRIVATE KEY' or PKCS#8 'PRIVATE KEY', optionally encrypted "
-    "with a passphrase), 'file:///path/to/apiclient_key.pem', 'private.pkcs1://<base64 DER>', "
-    "'private.pkcs8://<base64 DER>', or a cryptography RSAPrivateKey"
+    "with a passphrase), a path to the PEM file ('/path/to/apiclient_key.pem', 'file:///path/…' or a "
+    "pathlib.Path), 'private.pkcs1://<base64 DER>', 'private.pkcs8://<base64 DER>', or a cryptography RSAPrivateKey"
 )
 PUBLIC_FORMS = (
-    "PEM text or bytes ('PUBLIC KEY', 'RSA PUBLIC KEY' or an X.509 'CERTIFICATE'), "
-    "'file:///path/to/key_or_cert.pem', 'public.pkcs1://<base64 DER>', "
+    "PEM text or bytes ('PUBLIC KEY', 'RSA PUBLIC KEY' or an X.509 'CERTIFICATE'), a path to the PEM "
+    "file ('/path/to/pub_key.pem', 'file:///path/…' or a pathlib.Path), 'public.pkcs1://<base64 DER>', "
     "'public.spki://<base64 DER>', or a cryptography RSAPublicKey or x509.Certificate"
 )
+_CERTIFICATE_PEM = b"-----BEGIN CERTIFICATE-----"
+_PRIVATE_PEM = re.compile(rb"-----BEGIN (?:RSA |ENCRYPTED )?PRIVATE KEY-----")
+_PUBLIC_PEM = re.compile(rb"-----BEGIN (?:RSA )?PUBLIC KEY-----")
+_MAX_PATH = 4096  # longer text is no path: key material given in an unrecognised form, most likely
+_QUOTED_PATH = 256  # a path is named in messages only when this short and free of base64-like runs
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+=]{24,}")
+_BASE64_NAME = re.compile(r"[A-Za-z0-9+/=]*")
+_NOT_A_PATH = re.compile(r"[\r\n\0]|-----")
 
 
 def _fail(param: str, problem: str, forms: str) -> KeyLoadError:
     return KeyLoadError(f"{param}: {problem}. Accepted forms: {forms}")
 
 
-def _read_file(value: str, param: str, forms: str) -> bytes:
-    path = Path(value[len("file://") :])
+def _is_path(text: str) -> bool:
+    """Whether text that is no PEM and no `scheme://` form can be a file name (one line, no PEM marker)."""
+    return 0 < len(text) <= _MAX_PATH and _NOT_A_PATH.search(text) is None
+
+
+def _named(path: str) -> str:
+    """` 'path'` for a message, or nothing when the text could be key material (never quote a key).
+
+    Quoted only when short, free of a run of base64 letters as long as a key fragment, and when its
+    file name holds something base64 lacks (the dot of `.pem`): a typo in a path is shown, a key
+    pasted where a path goes is not.
+    """
+    if len(path) > _QUOTED_PATH or _BASE64_RUN.search(path) or not _is_path(path):
+        return ""
+    return "" if _BASE64_NAME.fullmatch(Path(path).name) else f" {path!r}"
+
+
+def _read_file(value: str | os.PathLike[str], param: str, forms: str) -> bytes:
+    """The bytes of the file `value` names (`file://…`, a bare path or a PathLike); never quotes key-like text."""
+    text = os.fspath(value)
+    if isinstance(text, str) and text.startswith("file://"):
+        text = text[len("file://") :]
+    if not isinstance(text, str) or not _is_path(text):
+        raise _fail(param, "not a recognised key form", forms)
+    if Path(text).suffix.lower() in (".p12", ".pfx"):
+        raise _fail(param, "a PKCS#12 file (.p12) is not read: give the PEM file (apiclient_key.pem)", forms)
     try:
-        return path.read_bytes()
+        return Path(text).expanduser().read_bytes()
     except OSError as exc:
-        raise _fail(param, f"cannot read file {str(path)!r} ({exc.strerror})", forms) from None
+        raise _fail(param, f"cannot read the file{_named(text)} ({exc.strerror})", forms) from None
+    except RuntimeError:  # "~someone/…" for a user that does not exist
+        raise _fail(param, f"cannot read the file{_named(text)} (no such home folder)", forms) from None
+
+
+def _misplaced_private(data: bytes, param: str) -> None:
+    """KeyLoadError saying what the PEM is when it is a certificate or a public key, not a private key."""
+    if _CERTIFICATE_PEM in data:
+        what = "a certificate (apiclient_cert.pem, or a platform certificate)"
+    elif _PUBLIC_PEM.search(data):
+        what = "a public key"
+    else:
+        return
+    raise KeyLoadError(
+        f"{param}: this is {what}, not a private key: pass the merchant API private key, apiclient_key.pem"
+    )
+
+
+def _misplaced_public(data: bytes, param: str) -> None:
+    if _PRIVATE_PEM.search(data) and _CERTIFICATE_PEM not in data:
+        raise KeyLoadError(
+            f"{param}: this is a private key; certs takes WeChat Pay's public key (pub_key.pem) or platform "
+            "certificates, and a private key never leaves your servers"
+        )
 
 
 def _der(value: str, scheme: str, param: str, forms: str) -> bytes:
@@ -59,26 +116,36 @@ def load_private_key(
     """Load the merchant's RSA private key from any accepted form."""
     if isinstance(value, RSAPrivateKey):
         return value
-    if not isinstance(value, (str, bytes)):
+    if not isinstance(value, (str, bytes, os.PathLike)):
         raise _fail(param, f"got a {type(value).__name__}", PRIVATE_FORMS)
     secret = password.encode() if isinstance(password, str) else password
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
     try:
-        if text.startswith("file://"):
-            key = serialization.load_pem_private_key(_read_file(text, param, PRIVATE_FORMS), secret)
-        elif text.startswith(("private.pkcs1://", "private.pkcs8://")):
-            scheme = text[: text.index("://") + 3]
-            key = serialization.load_der_private_key(_der(text, scheme, param, PRIVATE_FORMS), secret)
-        elif "-----BEGIN" in text:
-            key = serialization.load_pem_private_key(text.encode("latin-1"), secret)
+        if isinstance(value, os.PathLike):
+            pem = _read_file(value, param, PRIVATE_FORMS)
         else:
-            raise _fail(param, "not a recognised key form", PRIVATE_FORMS)
+            text = value.decode("latin-1") if isinstance(value, bytes) else value
+            if text.startswith(("private.pkcs1://", "private.pkcs8://")):
+                scheme = text[: text.index("://") + 3]
+                key = serialization.load_der_private_key(_der(text, scheme, param, PRIVATE_FORMS), secret)
+                return _rsa_private(key, param)
+            if "-----BEGIN" in text:
+                pem = text.encode("latin-1")
+            elif isinstance(value, str) and (text.startswith("file://") or _is_path(text)):
+                pem = _read_file(text, param, PRIVATE_FORMS)
+            else:
+                raise _fail(param, "not a recognised key form", PRIVATE_FORMS)
+        _misplaced_private(pem, param)
+        key = serialization.load_pem_private_key(pem, secret)
     except KeyLoadError:
         raise
     except TypeError:
         raise _fail(param, "the key is encrypted: pass its passphrase", PRIVATE_FORMS) from None
     except (ValueError, UnicodeError, UnsupportedAlgorithm):
         raise _fail(param, "the data is not a valid private key (or the passphrase is wrong)", PRIVATE_FORMS) from None
+    return _rsa_private(key, param)
+
+
+def _rsa_private(key: object, param: str) -> RSAPrivateKey:
     if not isinstance(key, RSAPrivateKey):
         raise _fail(param, f"WeChat Pay needs an RSA key, got {type(key).__name__}", PRIVATE_FORMS)
     return key
@@ -99,11 +166,13 @@ def is_certificate(item: object) -> TypeGuard[x509.Certificate]:
 
 
 def certificate_serial(certificate: x509.Certificate) -> str:
-    """A certificate's serial as WeChat Pay writes it: upper-case hex."""
-    return f"{certificate.serial_number:X}"
+    """A certificate's serial as WeChat Pay writes it: upper-case hex in whole bytes (`keyring.normalise_serial`)."""
+    digits = f"{certificate.serial_number:X}"
+    return "0" + digits if len(digits) % 2 else digits
 
 
-def _public_from_pem(data: bytes) -> RSAPublicKey | x509.Certificate:
+def _public_from_pem(data: bytes, param: str) -> RSAPublicKey | x509.Certificate:
+    _misplaced_public(data, param)
     if b"CERTIFICATE-----" in data:
         return load_certificate(data)
     key = serialization.load_pem_public_key(data)
@@ -133,17 +202,19 @@ def load_public(value: PublicKeyInput, *, param: str) -> RSAPublicKey | x509.Cer
     """Load a platform certificate or a WeChat Pay public key, keeping a certificate whole."""
     if isinstance(value, RSAPublicKey) or is_certificate(value):
         return value
-    if not isinstance(value, (str, bytes)):
+    if not isinstance(value, (str, bytes, os.PathLike)):
         raise _fail(param, f"got a {type(value).__name__}", PUBLIC_FORMS)
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
     try:
-        if text.startswith("file://"):
-            return _public_from_pem(_read_file(text, param, PUBLIC_FORMS))
+        if isinstance(value, os.PathLike):
+            return _public_from_pem(_read_file(value, param, PUBLIC_FORMS), param)
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
         if text.startswith(("public.pkcs1://", "public.spki://")):
             scheme = text[: text.index("://") + 3]
             return _public_from_der(_der(text, scheme, param, PUBLIC_FORMS), scheme)
         if "-----BEGIN" in text:
-            return _public_from_pem(text.encode("latin-1"))
+            return _public_from_pem(text.encode("latin-1"), param)
+        if isinstance(value, str) and (text.startswith("file://") or _is_path(text)):
+            return _public_from_pem(_read_file(text, param, PUBLIC_FORMS), param)
     except KeyLoadError:
         raise
     except (ValueError, UnicodeError, UnsupportedAlgorithm):

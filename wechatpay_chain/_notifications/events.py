@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -326,11 +327,16 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
     raise _Mismatch(f"{name} is a {type(value).__name__}")
 
 
+# A numeric string is taken when it is plain ASCII digits of a size WeChat Pay's numbers have:
+# str.isdigit() also admits "²" and "①", which int() refuses, and int() refuses more than 4,300 digits.
+_NUMERAL = re.compile(r"[0-9]{1,19}")
+
+
 def _integer(name: str, value: Any) -> int:
     # JSON numbers arrive as int; tolerate numeric strings, never booleans.
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and _NUMERAL.fullmatch(value):
         return int(value)
     raise _Mismatch(f"{name} is not an integer")
 

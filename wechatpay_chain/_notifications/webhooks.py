@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import orjson
 
-from .._config import LOGGER_NAME
+from .._config import LOGGER_NAME, NOTIFICATION_BODY_LIMIT
 from .._errors import ConfigurationError, DuplicateNotificationError, NotificationError
 from .._types import HeadersInput
 from .parser import KeyHolder, Notification, NotificationParser, raw_body
@@ -158,10 +158,17 @@ def aiohttp_handler(endpoint: Endpoint[Any]) -> Callable[[web.Request], Awaitabl
 
 
 class AsgiWebhook:
-    """An ASGI app answering notifications: `Route("/notify", asgi_app(client, on_event), methods=["POST"])`."""
+    """An ASGI app answering notifications: `Route("/notify", asgi_app(client, on_event), methods=["POST"])`.
 
-    def __init__(self, endpoint: Endpoint[Any]) -> None:
+    A body longer than `max_body` bytes is answered 413 without being read whole, as aiohttp.web
+    does past its `client_max_size` (1 MiB by default, far above any notification).
+    """
+
+    def __init__(self, endpoint: Endpoint[Any], *, max_body: int = NOTIFICATION_BODY_LIMIT) -> None:
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
+            raise ConfigurationError(f"max_body must be a number of bytes >= 1, got {max_body!r}")
         self.endpoint = endpoint
+        self.max_body = max_body
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -178,27 +185,51 @@ class AsgiWebhook:
             status, refusal = self.endpoint.refuse(405, "notifications are POSTed")
             await _answer(send, status, refusal, content_type, [(b"allow", b"POST")])
             return
-        body = await _read_body(receive)
+        headers = scope.get("headers") or []
+        try:
+            body = await _read_body(receive, headers, self.max_body)
+        except _TooLarge:
+            logger.warning("notification refused: its body is over %d bytes", self.max_body)
+            status, refusal = self.endpoint.refuse(413, f"the body is over {self.max_body} bytes")
+            await _answer(send, status, refusal, content_type)
+            return
         if body is None:
             return  # the client went away; nobody is left to answer
-        status, payload = await self.endpoint.respond(scope.get("headers") or [], body)
+        status, payload = await self.endpoint.respond(headers, body)
         await _answer(send, status, payload, content_type)
 
 
 def asgi_app(
-    client: KeyHolder | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True
+    client: KeyHolder | NotificationParser,
+    on_event: OnEvent,
+    *,
+    seen_ids: SeenIds | bool = True,
+    max_body: int = NOTIFICATION_BODY_LIMIT,
 ) -> AsgiWebhook:
     """An ASGI app for Starlette/FastAPI routes or mounts (or any ASGI server) that runs `on_event`."""
-    return AsgiWebhook(WebhookEndpoint(client, on_event, seen_ids=seen_ids))
+    return AsgiWebhook(WebhookEndpoint(client, on_event, seen_ids=seen_ids), max_body=max_body)
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+class _TooLarge(Exception):
+    """The request body is longer than the endpoint reads."""
+
+
+async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit: int) -> bytes | None:
+    for name, value in headers:
+        digits = value.strip()
+        if name.lower() == b"content-length" and digits.isdigit() and (len(digits) > 18 or int(digits) > limit):
+            raise _TooLarge  # announced: refuse before reading a byte
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 

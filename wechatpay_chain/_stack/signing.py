@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from .. import _hazmat
 from .._errors import ConfigurationError, WechatpayError
+from .._identity import check_mchid, check_serial
 from .._models import Request, Response
 from .._types import Clock, SigningKey
 from .middleware import Handler
@@ -52,8 +53,8 @@ class Signer:
             raise ConfigurationError(
                 f"signer must have an async sign(message: bytes) -> str method, got a {type(key).__name__}"
             )
-        self.mchid = mchid
-        self.serial = serial
+        self.mchid = check_mchid(mchid)
+        self.serial = check_serial(serial)
         self._private_key = key if isinstance(key, RSAPrivateKey) else None
         self._remote = None if isinstance(key, RSAPrivateKey) else key
         self._platform_serial = platform_serial

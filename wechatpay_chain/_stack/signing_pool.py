@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from .. import _hazmat
-from .._errors import ConfigurationError, WechatpayError
+from .._errors import ConfigurationError, TransportError, WechatpayError
 from .._keys.loading import load_private_key
 from .._types import PrivateKeyInput
 
@@ -40,13 +40,16 @@ def _serve(conn: Connection, pkcs8_der: bytes) -> None:
     while True:
         try:
             message = conn.recv_bytes()
-        except EOFError:  # the pipe was closed: by aclose(), or because the parent died
+        except (EOFError, OSError):  # the pipe was closed: by aclose(), or because the parent died
             return
         try:
             answer = _hazmat.rsa_sign(key, message).encode("ascii")
         except Exception as exc:  # answer anyway: the parent is waiting for this message's turn
             answer = _FAILED + type(exc).__name__.encode()
-        conn.send_bytes(answer)
+        try:
+            conn.send_bytes(answer)
+        except OSError:  # closed while this answer was on its way (aclose() with calls in flight): quietly
+            return
 
 
 def _usable_cpus() -> int:
@@ -219,14 +222,17 @@ class ProcessPoolSigner:
                 future.set_exception(error)
 
     async def aclose(self) -> None:
-        """Stop the worker processes (calls still waiting for a signature fail); `Client.close()` calls it."""
+        """Stop the worker processes quietly; calls still waiting for a signature fail with TransportError(sent=False).
+
+        `Client.close()` calls it.
+        """
         self._closed = True
         workers = self._pool[:]
         self._pool.clear()
         if self._loop is not None and not self._loop.is_closed():
             for worker in workers:
                 self._loop.remove_reader(worker.conn.fileno())
-        error = WechatpayError("the ProcessPoolSigner was closed before this call was signed")
+        error = TransportError("the ProcessPoolSigner was closed before this call was signed", sent=False)
         for _, future in [*self._queue, *(item for worker in workers for item in worker.sent)]:
             if not future.done():
                 future.set_exception(error)

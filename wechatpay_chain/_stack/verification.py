@@ -19,10 +19,11 @@ from .._types import Clock
 from .middleware import Handler
 from .signing import SCHEME
 
-# Answers whose body is a file and carries no signature of its own.
+# Answers whose body is a file and carries no signature of its own. A complaint image's media id
+# is base64 and may hold a raw "/": the image path takes the rest of the path, whatever it holds.
 _UNSIGNED = re.compile(
     r"v3/(?:billdownload/file|transferdownload/(?:signfile|elecvoucherfile)"
-    r"|new-tax-control-fapiao/download|(?:global/)?merchant-service/images/(?!upload$)[^/]+)$"
+    r"|new-tax-control-fapiao/download|(?:global/)?merchant-service/images/(?!upload$).+)$"
 )
 # Statements verify over a digest header instead of the body, when they carry it.
 _STATEMENTS = re.compile(r"v3/(?:global/)?statements$")
@@ -46,10 +47,47 @@ def is_unsigned_download(path: str) -> bool:
     return _UNSIGNED.match(path) is not None
 
 
-def _required(headers: Mapping[str, str], name: str, response: Response | None) -> str:
+# What each signed header may hold. Anything else is refused before it reaches int(), str.encode()
+# or a key lookup: a forged header must end in a SignatureError, never in another exception.
+_TIMESTAMP = re.compile(r"[0-9]{1,10}")  # ASCII digits only: int() also takes "+1", "1_0" and "١٠"
+_NONCE = re.compile(r"[\x21-\x7e]{1,128}")  # visible ASCII (WeChat Pay sends 32 letters and digits)
+_SERIAL = re.compile(r"[0-9A-Za-z_]{1,64}")  # a hex certificate serial or PUB_KEY_ID_<digits>
+_SHA1 = re.compile(r"[0-9A-Fa-f]{40}")
+_SHOWN = 40  # characters of a refused value quoted in the message
+
+
+def _values(headers: Mapping[str, str], name: str) -> list[str]:
+    getall = getattr(headers, "getall", None)  # a multidict keeps every copy of a repeated header
+    if getall is not None:
+        return list(getall(name, ()))
     value = headers.get(name)
-    if not value:
+    return [] if value is None else [value]
+
+
+def _show(value: str) -> str:
+    return repr(value[:_SHOWN]) + ("…" if len(value) > _SHOWN else "")
+
+
+def _header(
+    headers: Mapping[str, str],
+    name: str,
+    response: Response | None,
+    pattern: re.Pattern[str] | None = None,
+    check: str = "headers",
+) -> str:
+    """The one value of a signed header; SignatureError when it is missing, repeated or malformed."""
+    values = _values(headers, name)
+    if not values or not values[0]:
         raise SignatureError(f"the {name} header is missing", check="headers", response=response)
+    if len(values) > 1:
+        raise SignatureError(
+            f"the {name} header came {len(values)} times; a signed message carries it once",
+            check="headers",
+            response=response,
+        )
+    value = values[0]
+    if pattern is not None and pattern.fullmatch(value) is None:
+        raise SignatureError(f"the {name} header is malformed: {_show(value)}", check=check, response=response)
     return value
 
 
@@ -77,25 +115,20 @@ class Verifier:
         `keys` looks the serial up instead of the client's keys (a certificate list checks itself
         against the certificates it carries).
         """
-        timestamp = _required(headers, "Wechatpay-Timestamp", response)
-        nonce = _required(headers, "Wechatpay-Nonce", response)
-        signature = _required(headers, "Wechatpay-Signature", response)
-        serial = _required(headers, "Wechatpay-Serial", response)
-        kind = headers.get("Wechatpay-Signature-Type", SCHEME)
+        timestamp = _header(headers, "Wechatpay-Timestamp", response, _TIMESTAMP, "timestamp")
+        nonce = _header(headers, "Wechatpay-Nonce", response, _NONCE)
+        signature = _header(headers, "Wechatpay-Signature", response)
+        serial = _header(headers, "Wechatpay-Serial", response, _SERIAL)
+        kind = SCHEME
+        if _values(headers, "Wechatpay-Signature-Type"):
+            kind = _header(headers, "Wechatpay-Signature-Type", response)
         if kind != SCHEME:
             raise SignatureError(
-                f"unsupported Wechatpay-Signature-Type {kind!r}",
+                f"unsupported Wechatpay-Signature-Type {_show(kind)}",
                 check="signature-type",
                 response=response,
             )
-        try:
-            skew = abs(self._clock() - int(timestamp))
-        except ValueError:
-            raise SignatureError(
-                f"Wechatpay-Timestamp {timestamp!r} is not a number",
-                check="timestamp",
-                response=response,
-            ) from None
+        skew = abs(self._clock() - int(timestamp))
         if skew > self.window:
             raise SignatureError(
                 f"Wechatpay-Timestamp is {skew:.0f} s away from now (limit {self.window} s)",
@@ -122,12 +155,12 @@ class Verifier:
         if not response.ok or request.api == "v2" or is_unsigned_download(request.path):
             return response  # an APIv2 answer is the "apiv2-verifier"'s
         body = response.body
-        if is_statement(request.path):
-            digest = response.headers.get("Wechatpay-Statement-Sha1")
-            if digest is None:
-                return response
-            body = b'{"sha1":"' + digest.encode() + b'"}'
         try:
+            if is_statement(request.path):
+                if not _values(response.headers, "Wechatpay-Statement-Sha1"):
+                    return response
+                digest = _header(response.headers, "Wechatpay-Statement-Sha1", response, _SHA1)
+                body = b'{"sha1":"' + digest.encode() + b'"}'
             await self.check(response.headers, body, response=response)
         except SignatureError:
             if response.stream is not None:  # a refused download: nobody will read it

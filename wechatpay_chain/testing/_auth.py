@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 
 from .. import _hazmat
 from .._config import CLOCK_WINDOW
+from .._keys.keyring import normalise_serial
 from .._stack.signing import SCHEME, signing_message
 from .._stack.verification import verification_message
 
@@ -57,7 +58,7 @@ def authenticate(
     merchant = merchants.get(fields["mchid"])
     if merchant is None:
         raise AuthError(f"mchid {fields['mchid']!r} is not a known merchant")
-    if fields["serial_no"].upper() != merchant.serial.upper():
+    if normalise_serial(fields["serial_no"]) != normalise_serial(merchant.serial):
         raise AuthError(f"serial_no {fields['serial_no']!r} is not the merchant's API certificate serial")
     try:
         skew = abs(now - int(fields["timestamp"]))

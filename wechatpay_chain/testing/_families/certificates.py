@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from ... import _hazmat
+from ..._keys.keyring import normalise_serial
 from ..._keys.sensitive import decrypt
 from .._auth import sign_answer
 from .._controls import Control
@@ -72,7 +73,7 @@ def decrypt_sensitive(
     if serial == credentials.public_key_id and has_public_key(key_mode):
         return decrypt(credentials.public_key, ciphertext, sha256=sha256)
     for platform in credentials.platform if has_certificates(key_mode) else ():
-        if platform.serial == serial.upper():
+        if platform.serial == normalise_serial(serial):
             return decrypt(platform.key, ciphertext, sha256=sha256)
     raise ValueError(f"Wechatpay-Serial {serial!r} names no key of this merchant ({key_mode} mode)")
 
@@ -116,6 +117,6 @@ def _older_certificate(credentials: Credentials, serial: str | None) -> Platform
     if not serial:
         return None
     for platform in credentials.platform[:-1]:
-        if platform.serial == serial.upper():
+        if platform.serial == normalise_serial(serial):
             return platform
     return None
