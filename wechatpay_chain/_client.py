@@ -19,13 +19,14 @@ from . import _hazmat
 from ._chain.nodes import Chain
 from ._chain.requests import RequestBuilder, check_reserved
 from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Timeout
-from ._errors import ApiError, ConfigurationError, WechatpayError
+from ._errors import ApiError, ConfigurationError
 from ._keys import sensitive as _sensitive
 from ._keys.keyring import KeyRing
 from ._keys.loading import load_private_key
 from ._keys.sensitive import Encrypted
 from ._models import Request, Response
 from ._secret import Secret
+from ._session import Sessions
 from ._stack.logging import CallLogger
 from ._stack.middleware import MiddlewareStack
 from ._stack.signing import Signer
@@ -66,11 +67,20 @@ class Client:
     requests name, the public key by default). With `apiv3_key=` and no certificate, the platform
     certificates are downloaded on first need and refreshed every `refresh_interval` seconds.
 
+    `session=`: an aiohttp session to send through (yours: the client never closes it), or a
+    function that makes one (a proxy: `session=lambda: aiohttp.ClientSession(proxy=…)`), called in
+    each event loop the client runs in; the sessions it makes, like the one made by default, are
+    the client's and closed by it.
+
     Timeouts bound each attempt: by default 30 s in all, of which at most 5 s to connect.
     `timeout=` takes seconds (the total), a `Timeout` or an `aiohttp.ClientTimeout`, per client or
     per call; running out raises `TransportError` naming the call. Retries and failover to the
     backup host are opt-in: `retry=RetryPolicy()`. Each call is logged once on the
     `wechatpay_chain` logger (the "logging" middleware).
+
+    A client runs in one event loop at a time: the first it is used in, until that loop is closed
+    (successive `asyncio.run()` calls work); a call from another loop that is still open raises
+    `EventLoopError` at once. From threads, use `wechatpay_chain.sync.Client`.
     """
 
     def __init__(
@@ -85,7 +95,7 @@ class Client:
         prefer: str | None = None,
         refresh_interval: float = REFRESH_INTERVAL,
         base_url: str = DEFAULT_BASE_URL,
-        session: aiohttp.ClientSession | None = None,
+        session: aiohttp.ClientSession | Callable[[], aiohttp.ClientSession] | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         headers: Headers | None = None,
@@ -103,11 +113,9 @@ class Client:
         self.base_url = str(base)
         self._builder = RequestBuilder(base, headers)
         self._clock = clock
-        self._session = session
-        self._owns_session = session is None
-        self._closed = False
+        self._sessions = Sessions(session)  # one event loop at a time; see _session
         self.refresher = self._refresher(refresh_interval)
-        self.middleware = MiddlewareStack(Transport(self._get_session, Timeout.of(timeout)))
+        self.middleware = MiddlewareStack(Transport(self._sessions.get, Timeout.of(timeout)))
         self.middleware.append("logging", CallLogger())
         self.middleware.append(
             "signer",
@@ -140,6 +148,7 @@ class Client:
             # Through the stack without its verifier: the refresher checks the list itself, with the
             # stack's verifier, against the keys the list may carry.
             request = self.build_request("GET", "v3/certificates", {}, {})
+            await self._sessions.enter()
             return await self.middleware.bypassing("verifier")(request)
 
         async def check(headers: Mapping[str, str], body: bytes, **options: Any) -> str:
@@ -170,20 +179,13 @@ class Client:
     # -- lifetime -------------------------------------------------------------------------
 
     def _get_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise WechatpayError("this Client is closed")
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        return self._session
+        return self._sessions.get()
 
     async def close(self) -> None:
         """Release the client's resources (its own aiohttp session, never one passed in)."""
-        self._closed = True
+        await self._sessions.close()
         if self.refresher is not None:
             await self.refresher.close()
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-        self._session = None
         for name in self.middleware:  # middlewares holding resources of their own (a signing pool)
             aclose = getattr(self.middleware[name], "aclose", None)
             if aclose is not None:
@@ -230,6 +232,7 @@ class Client:
 
     async def execute(self, request: Request) -> Response:
         """Send a built request through the stack; raises ApiError for a non-2xx answer."""
+        await self._sessions.enter()
         response = await self.middleware(request)
         if not response.ok:
             raise ApiError(response, attempts=response.request.attempt)

@@ -58,6 +58,10 @@ class TemplateError(WechatpayError, ValueError):
     """A URI template or its placeholder values are wrong; raised before anything is sent."""
 
 
+class EventLoopError(WechatpayError, RuntimeError):
+    """An async client was used from an event loop it does not belong to; the message says what to do instead."""
+
+
 class TransportError(WechatpayError):
     """The request did not complete: connection failure, timeout or a broken answer."""
 

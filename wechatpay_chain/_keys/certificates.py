@@ -123,7 +123,7 @@ class CertificateRefresher:
         So a rotation is picked up at once, yet a stream of made-up serials cannot become a
         stream of downloads.
         """
-        if self._inflight is not None and not self._inflight.done():
+        if _running_here(self._inflight):
             return True
         now = self._clock()
         self._tried = {s: t for s, t in self._tried.items() if now - t < self.gap}
@@ -139,10 +139,11 @@ class CertificateRefresher:
 
         Concurrent callers share one download. Raises when the download is refused.
         """
-        if self._inflight is None or self._inflight.done():
-            self._inflight = asyncio.get_running_loop().create_task(self._download())
+        task = self._inflight
+        if task is None or not _running_here(task):
+            task = self._inflight = asyncio.get_running_loop().create_task(self._download())
         # Shielded: a caller that gives up must not cancel the download others wait for.
-        return await asyncio.shield(self._inflight)
+        return await asyncio.shield(task)
 
     async def _download(self) -> list[PlatformKey]:
         try:
@@ -201,7 +202,7 @@ class CertificateRefresher:
         """Start the periodic refresh on first use, once there are certificates to keep fresh."""
         if self._closed or self.public_key_only or not self.ring.has_certificates:
             return
-        if self._scheduled is not None and not self._scheduled.done():
+        if _running_here(self._scheduled):
             return
         self._scheduled = asyncio.get_running_loop().create_task(self._refresh_periodically())
 
@@ -235,6 +236,11 @@ class CertificateRefresher:
 
     def __repr__(self) -> str:
         return f"<CertificateRefresher every {self.interval:.0f} s, {len(self.ring)} keys>"
+
+
+def _running_here(task: asyncio.Task[Any] | None) -> bool:
+    """Whether `task` is running in the running loop (a task of a closed loop never finishes)."""
+    return task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
 
 
 def open_certificate_list(response: Response, apiv3_key: Secret) -> list[PlatformKey]:
