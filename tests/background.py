@@ -1,4 +1,4 @@
-"""An emulator serving from an event loop in its own thread: for tests of sync code, or of code with its own loops."""
+"""Threads for tests of sync code and of code with its own loops: an event loop, the emulator, a WSGI server."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import dataclasses
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from socketserver import ThreadingMixIn
 from typing import Any, TypeVar
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from wechatpay_chain.testing import Credentials, Emulator
+from wechatpay_chain.testing import Credentials, EmulatorThread
 
 T = TypeVar("T")
 
@@ -40,32 +42,31 @@ class Background:
 
 
 @contextmanager
-def emulator_thread(credentials: Credentials, **options: Any) -> Iterator[tuple[Emulator, Background]]:
-    """A started emulator serving from its own thread, with a copy of the session's keys."""
-    background = Background()
+def emulator_thread(credentials: Credentials, **options: Any) -> Iterator[EmulatorThread]:
+    """A started emulator serving from its own thread, with a copy of the session's keys (a test may rotate them)."""
     keys = dataclasses.replace(credentials, platform=list(credentials.platform))
+    with EmulatorThread(credentials=keys, **options) as served:
+        yield served
 
-    async def start() -> Emulator:
-        return await Emulator(credentials=keys, **options).start()
 
-    emulator = background.run(start())
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the access log out of the test output."""
+
+
+@contextmanager
+def wsgi_server(app: Any) -> Iterator[str]:
+    """A real threaded WSGI server (wsgiref) on 127.0.0.1 serving `app`; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        yield emulator, background
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        background.run(emulator.close())
-        background.stop()
-
-
-def client_settings(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
-    """The keyword arguments of a client of `emulator` (what `emulator.client()` uses), for clients it must not own."""
-    creds = emulator.credentials
-    settings: dict[str, Any] = {
-        "mchid": creds.mchid,
-        "serial": creds.serial,
-        "private_key": creds.merchant_key,
-        "certs": emulator.certs(),
-        "apiv3_key": creds.apiv3_key,
-        "base_url": emulator.base_url,
-    }
-    settings.update(overrides)
-    return settings
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

@@ -11,17 +11,17 @@ from collections.abc import Iterator
 
 import aiohttp
 import pytest
-from background import Background, client_settings, emulator_thread
+from background import Background, emulator_thread
 
 from wechatpay_chain import Client, EventLoopError, WechatpayError
-from wechatpay_chain.testing import Credentials, Emulator
+from wechatpay_chain.testing import Credentials, Emulator, EmulatorThread
 
 
 @pytest.fixture
-def served(credentials: Credentials) -> Iterator[tuple[Emulator, Background]]:
-    with emulator_thread(credentials) as (emulator, background):
-        background.call(lambda: emulator.stub("GET", "v3/ping", {"ok": 1}))
-        yield emulator, background
+def served(credentials: Credentials) -> Iterator[EmulatorThread]:
+    with emulator_thread(credentials) as served:
+        served.call(served.emulator.stub, "GET", "v3/ping", {"ok": 1})
+        yield served
 
 
 def pings(emulator: Emulator) -> int:
@@ -29,10 +29,10 @@ def pings(emulator: Emulator) -> int:
 
 
 def test_successive_asyncio_runs_share_one_client_and_close_each_loops_session(
-    served: tuple[Emulator, Background], caplog: pytest.LogCaptureFixture
+    served: EmulatorThread, caplog: pytest.LogCaptureFixture
 ) -> None:
-    emulator, _ = served
-    client = Client(**client_settings(emulator))
+    emulator = served.emulator
+    client = Client(**emulator.client_settings())
     sessions: list[aiohttp.ClientSession] = []
 
     async def call() -> int:
@@ -54,9 +54,9 @@ def test_successive_asyncio_runs_share_one_client_and_close_each_loops_session(
     assert pings(emulator) == 3
 
 
-def test_a_second_open_loop_fails_at_once_and_nothing_is_sent(served: tuple[Emulator, Background]) -> None:
-    emulator, _ = served
-    client = Client(**client_settings(emulator))
+def test_a_second_open_loop_fails_at_once_and_nothing_is_sent(served: EmulatorThread) -> None:
+    emulator = served.emulator
+    client = Client(**emulator.client_settings())
     home = Background()  # the client's loop, still open in its own thread
     try:
         assert home.run(client.v3.ping.get()).status == 200
@@ -72,10 +72,10 @@ def test_a_second_open_loop_fails_at_once_and_nothing_is_sent(served: tuple[Emul
         home.stop()
 
 
-def test_a_loop_closed_without_shutting_down_is_left_behind_cleanly(served: tuple[Emulator, Background]) -> None:
-    emulator, _ = served
+def test_a_loop_closed_without_shutting_down_is_left_behind_cleanly(served: EmulatorThread) -> None:
+    emulator = served.emulator
     # No apiv3_key: no background refresh task, which a loop closed this way would leave pending.
-    client = Client(**client_settings(emulator, apiv3_key=None))
+    client = Client(**emulator.client_settings(apiv3_key=None))
     loop = asyncio.new_event_loop()
     assert loop.run_until_complete(client.v3.ping.get()).status == 200
     loop.close()  # no shutdown_asyncgens(): the session was not closed by the loop's end
@@ -83,13 +83,13 @@ def test_a_loop_closed_without_shutting_down_is_left_behind_cleanly(served: tupl
     asyncio.run(client.close())
 
 
-def test_a_session_given_belongs_to_its_loop(served: tuple[Emulator, Background]) -> None:
-    emulator, _ = served
+def test_a_session_given_belongs_to_its_loop(served: EmulatorThread) -> None:
+    emulator = served.emulator
     holder: list[Client] = []
 
     async def first() -> None:
         session = aiohttp.ClientSession()
-        holder.append(Client(**client_settings(emulator, session=session)))
+        holder.append(Client(**emulator.client_settings(session=session)))
         await holder[0].v3.ping.get()
         await session.close()
 
@@ -98,15 +98,15 @@ def test_a_session_given_belongs_to_its_loop(served: tuple[Emulator, Background]
         asyncio.run(holder[0].v3.ping.get())
 
 
-def test_a_session_factory_serves_every_loop(served: tuple[Emulator, Background]) -> None:
-    emulator, _ = served
+def test_a_session_factory_serves_every_loop(served: EmulatorThread) -> None:
+    emulator = served.emulator
     made: list[aiohttp.ClientSession] = []
 
     def session() -> aiohttp.ClientSession:
         made.append(aiohttp.ClientSession(headers={"X-Proxy-Hop": "1"}))
         return made[-1]
 
-    client = Client(**client_settings(emulator, session=session))
+    client = Client(**emulator.client_settings(session=session))
     for _ in range(2):
         assert asyncio.run(client.v3.ping.get()).status == 200
     asyncio.run(client.close())
@@ -114,16 +114,16 @@ def test_a_session_factory_serves_every_loop(served: tuple[Emulator, Background]
     assert [r.headers.get("X-Proxy-Hop") for r in emulator.received if r.target == "/v3/ping"] == ["1", "1"]
 
 
-def test_a_session_factory_must_make_a_session(served: tuple[Emulator, Background]) -> None:
-    emulator, _ = served
-    client = Client(**client_settings(emulator, session=lambda: "not a session"))
+def test_a_session_factory_must_make_a_session(served: EmulatorThread) -> None:
+    emulator = served.emulator
+    client = Client(**emulator.client_settings(session=lambda: "not a session"))
     with pytest.raises(WechatpayError, match=r"returned a str, not an aiohttp\.ClientSession"):
         asyncio.run(client.v3.ping.get())
 
 
-def test_downloaded_certificates_carry_over_to_the_next_loop(served: tuple[Emulator, Background]) -> None:
-    emulator, _ = served
-    client = Client(**client_settings(emulator, certs=None))  # certificates downloaded with the APIv3 key
+def test_downloaded_certificates_carry_over_to_the_next_loop(served: EmulatorThread) -> None:
+    emulator = served.emulator
+    client = Client(**emulator.client_settings(certs=None))  # certificates downloaded with the APIv3 key
     for _ in range(3):
         assert asyncio.run(client.v3.ping.get()).status == 200
     asyncio.run(client.close())
@@ -131,10 +131,10 @@ def test_downloaded_certificates_carry_over_to_the_next_loop(served: tuple[Emula
     assert len(downloads) == 1
 
 
-def test_loops_in_many_threads_one_after_another(served: tuple[Emulator, Background]) -> None:
+def test_loops_in_many_threads_one_after_another(served: EmulatorThread) -> None:
     # Celery-style: each task runs asyncio.run() in whatever worker thread picks it up.
-    emulator, _ = served
-    client = Client(**client_settings(emulator))
+    emulator = served.emulator
+    client = Client(**emulator.client_settings())
     lock = threading.Lock()
     statuses: list[int] = []
 

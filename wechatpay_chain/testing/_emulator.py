@@ -168,6 +168,12 @@ class Emulator:
 
     def client(self, **overrides: Any) -> Client:
         """A ready `Client` pointed at this emulator; keyword arguments override its settings."""
+        client = Client(**self.client_settings(**overrides))
+        self._clients.append(client)
+        return client
+
+    def client_settings(self, **overrides: Any) -> dict[str, Any]:
+        """The keyword arguments of a client of this emulator (for a client it does not close, a sync one)."""
         creds = self.credentials
         settings: dict[str, Any] = {
             "mchid": creds.mchid,
@@ -178,9 +184,7 @@ class Emulator:
             "base_url": self.base_url,
         }
         settings.update(overrides)
-        client = Client(**settings)
-        self._clients.append(client)
-        return client
+        return settings
 
     # -- extension and control ------------------------------------------------------------
 
