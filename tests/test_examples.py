@@ -21,6 +21,8 @@ SHOWS = {
     "inspolicymgr_deduct.py": "notification INSURANCE_POLICY_MANAGEMENT.GRANTED",
     "hire_power_bank.py": "notification HIRE_POWER_BANK.RECEIVE_INSURANCE",
     "platsolution_compensation.py": '"opened": true',
+    "flask_app.py": "contracts: {'C20240808001': 'SIGNED'}",
+    "django_app.py": "orders: {'PB20240808001': 'RECEIVED'}",
 }
 
 
