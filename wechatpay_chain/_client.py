@@ -22,7 +22,7 @@ from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseUR
 from ._errors import ApiError, ConfigurationError
 from ._keys import sensitive as _sensitive
 from ._keys.keyring import KeyRing
-from ._keys.loading import load_private_key
+from ._keys.loading import DeferredKey, load_private_key
 from ._keys.sensitive import Encrypted
 from ._models import Request, Response
 from ._secret import Secret
@@ -67,6 +67,11 @@ class Client:
     requests name, the public key by default). With `apiv3_key=` and no certificate, the platform
     certificates are downloaded on first need and refreshed every `refresh_interval` seconds.
 
+    Loading a private key checks it (about 40 ms); each distinct key is checked once per process,
+    however many clients load it. `defer_key_loading=True` reads and parses the key now (a wrong
+    path or passphrase still fails here) and checks it on first use: for processes that create
+    many merchants' clients, most of which may never call.
+
     `session=`: an aiohttp session to send through (yours: the client never closes it), or a
     function that makes one (a proxy: `session=lambda: aiohttp.ClientSession(proxy=…)`), called in
     each event loop the client runs in; the sessions it makes, like the one made by default, are
@@ -100,12 +105,13 @@ class Client:
         retry: RetryPolicy | None = None,
         headers: Headers | None = None,
         private_key_password: str | bytes | None = None,
+        defer_key_loading: bool = False,
         clock: Clock = time.time,
         nonce: Callable[[], str] = _hazmat.nonce,
     ) -> None:
         self.mchid = _required(mchid, "mchid", "the merchant id (商户号)")
         self.serial = _required(serial, "serial", "the merchant API certificate serial (商户API证书序列号)").upper()
-        self._private_key = _private_key(private_key, private_key_password, signer)
+        self._private_key = _private_key(private_key, private_key_password, signer, defer_key_loading)
         self.apiv3_key = Secret.of(apiv3_key, name="apiv3_key", length=32)
         self.certificates = KeyRing(certs, prefer=prefer, clock=clock)
         _check_keys(self.certificates, self.serial, self.apiv3_key)
@@ -256,7 +262,8 @@ class Client:
 
     def decrypt(self, ciphertext: str, *, sha256: bool = False) -> str:
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (its private key)."""
-        return _sensitive.decrypt(self._private_key, ciphertext, sha256=sha256)
+        key = self._private_key.load() if isinstance(self._private_key, DeferredKey) else self._private_key
+        return _sensitive.decrypt(key, ciphertext, sha256=sha256)
 
     # -- files ------------------------------------------------------------------------------
 
@@ -377,8 +384,8 @@ def _required(value: object, name: str, what: str) -> str:
 
 
 def _private_key(
-    value: PrivateKeyInput | None, password: str | bytes | None, signer: SigningKey | None
-) -> RSAPrivateKey | None:
+    value: PrivateKeyInput | None, password: str | bytes | None, signer: SigningKey | None, defer: bool
+) -> RSAPrivateKey | DeferredKey | None:
     if value is None:
         if signer is None:
             raise ConfigurationError(
@@ -386,6 +393,8 @@ def _private_key(
                 "unless signer= signs elsewhere (an HSM, a signing service)"
             )
         return None
+    if defer and not isinstance(value, RSAPrivateKey):
+        return DeferredKey(value, password=password)
     return load_private_key(value, password=password)
 
 
