@@ -47,6 +47,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._files.downloads import Downloaded, DownloadError, FileStream
+    from ._keys.cache import CertificateCache, SharedList
     from ._keys.certificates import CertificateRefresher
     from ._notifications.events import (
         ContractTerminateInfo,
@@ -58,14 +59,17 @@ if TYPE_CHECKING:
         event_for,
     )
     from ._notifications.parser import KeyHolder, Notification, NotificationParser, parse_notification
-    from ._notifications.seen_ids import MemorySeenIds, SeenIds
+    from ._notifications.seen_ids import MemorySeenIds, SeenIds, SharedSeenIds
     from ._notifications.webhooks import AsgiWebhook, WebhookEndpoint, asgi_app, handler_for
+    from ._redis.certificates import RedisCertificateCache
+    from ._redis.seen_ids import RedisSeenIds
     from ._stack.retry import RetryPolicy
     from ._stack.signing_pool import ProcessPoolSigner
 
 # Features load on first use, so that `import wechatpay_chain` costs little more than its
 # dependencies: each of these names imports its module when first read.
 _FEATURES = {
+    "_keys.cache": ["CertificateCache", "SharedList"],
     "_keys.certificates": ["CertificateRefresher"],
     "_files.downloads": ["DownloadError", "Downloaded", "FileStream"],
     "_notifications.events": [
@@ -79,7 +83,10 @@ _FEATURES = {
     ],
     "_notifications.parser": ["KeyHolder", "Notification", "NotificationParser", "parse_notification"],
     "_stack.retry": ["RetryPolicy"],
-    "_notifications.seen_ids": ["MemorySeenIds", "SeenIds"],
+    "_notifications.seen_ids": ["MemorySeenIds", "SeenIds", "SharedSeenIds"],
+    # The redis extra: several workers share one replay guard and one certificate download.
+    "_redis.seen_ids": ["RedisSeenIds"],
+    "_redis.certificates": ["RedisCertificateCache"],
     "_stack.signing_pool": ["ProcessPoolSigner"],
     "_notifications.webhooks": ["AsgiWebhook", "WebhookEndpoint", "asgi_app", "handler_for"],
 }
@@ -106,6 +113,7 @@ __all__ = [
     "BillOptions",
     "BodyStream",
     "CallLogger",
+    "CertificateCache",
     "CertificateRefresher",
     "Chain",
     "Client",
@@ -140,11 +148,15 @@ __all__ = [
     "ProgressCallback",
     "PublicKeyInput",
     "Query",
+    "RedisCertificateCache",
+    "RedisSeenIds",
     "Request",
     "Response",
     "RetryPolicy",
     "Secret",
     "SeenIds",
+    "SharedList",
+    "SharedSeenIds",
     "SignatureError",
     "Signer",
     "SigningKey",

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._files.downloads import Downloaded, Opening
+    from ._keys.cache import CertificateCache
     from ._keys.certificates import CertificateRefresher
     from ._stack.retry import RetryPolicy
 
@@ -65,7 +66,8 @@ class Client:
     be loaded here). WeChat Pay's keys: `certs={"PUB_KEY_ID_…": key}` (public key), `{serial:
     certificate}`, or both (the switch between them; `prefer="public_key"|"certificate"` picks the one
     requests name, the public key by default). With `apiv3_key=` and no certificate, the platform
-    certificates are downloaded on first need and refreshed every `refresh_interval` seconds.
+    certificates are downloaded on first need and refreshed every `refresh_interval` seconds;
+    `certificate_cache=` (e.g. `RedisCertificateCache`) shares them between worker processes.
 
     Loading a private key checks it (about 40 ms); each distinct key is checked once per process,
     however many clients load it. `defer_key_loading=True` reads and parses the key now (a wrong
@@ -99,6 +101,7 @@ class Client:
         apiv3_key: str | bytes | None = None,
         prefer: str | None = None,
         refresh_interval: float = REFRESH_INTERVAL,
+        certificate_cache: CertificateCache | None = None,
         base_url: str = DEFAULT_BASE_URL,
         session: aiohttp.ClientSession | Callable[[], aiohttp.ClientSession] | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
@@ -120,7 +123,7 @@ class Client:
         self._builder = RequestBuilder(base, headers)
         self._clock = clock
         self._sessions = Sessions(session)  # one event loop at a time; see _session
-        self.refresher = self._refresher(refresh_interval)
+        self.refresher = self._refresher(refresh_interval, certificate_cache)
         self.middleware = MiddlewareStack(Transport(self._sessions.get, Timeout.of(timeout)))
         self.middleware.append("logging", CallLogger())
         self.middleware.append(
@@ -145,8 +148,10 @@ class Client:
             self.middleware.insert_before("signer", "retry", retry)
         self._root = Chain(self)
 
-    def _refresher(self, interval: float) -> CertificateRefresher | None:
+    def _refresher(self, interval: float, cache: CertificateCache | None) -> CertificateRefresher | None:
         if self.apiv3_key is None:
+            if cache is not None:
+                raise ConfigurationError("certificate_cache= shares downloaded certificates: it needs apiv3_key=")
             return None
         from ._keys.certificates import CertificateRefresher
 
@@ -161,7 +166,14 @@ class Client:
             return await self.verifier.check(headers, body, **options)
 
         return CertificateRefresher(
-            self.certificates, fetch, self.apiv3_key, check, interval=interval, clock=self._clock, owner=self.mchid
+            self.certificates,
+            fetch,
+            self.apiv3_key,
+            check,
+            interval=interval,
+            clock=self._clock,
+            owner=self.mchid,
+            cache=cache,
         )
 
     # -- the one signer and the one verifier: the stack's ------------------------------------

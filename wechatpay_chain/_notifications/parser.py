@@ -19,7 +19,7 @@ from .._keys.resource import ResourceError, open_resource
 from .._secret import Secret
 from .._types import HeadersInput
 from .events import Event, event_for
-from .seen_ids import MemorySeenIds, SeenIds
+from .seen_ids import MemorySeenIds, SeenIds, SharedSeenIds
 
 
 class Verifies(Protocol):
@@ -127,6 +127,10 @@ class NotificationParser:
             )
         self._in_flight.add(notification_id)
         try:
+            if isinstance(self.seen_ids, SharedSeenIds):  # the claim covers every process sharing the store
+                async with self.seen_ids.claim(notification_id, notification.event_type):
+                    yield notification
+                return
             if self.seen_ids is not None and await self.seen_ids.seen(notification_id):
                 raise DuplicateNotificationError(notification_id, notification.event_type)
             yield notification

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
 from .._config import SEEN_IDS
@@ -19,6 +20,19 @@ class SeenIds(Protocol):
 
     async def add(self, notification_id: str) -> None:
         """Remember that this id was processed."""
+        ...
+
+
+@runtime_checkable
+class SharedSeenIds(SeenIds, Protocol):
+    """A store shared between processes (`RedisSeenIds`): it claims each id for one delivery among all of them."""
+
+    def claim(self, notification_id: str, event_type: str = "") -> AbstractAsyncContextManager[object]:
+        """Held while this delivery processes the id; recorded as processed when the block succeeds.
+
+        Raises DuplicateNotificationError when the id was processed already, and NotificationError
+        (status 503) while another delivery holds it or when the store cannot be reached.
+        """
         ...
 
 

@@ -71,11 +71,13 @@ class Verifier:
         *,
         response: Response | None = None,
         keys: KeyLookup | None = None,
+        at: float | None = None,
     ) -> str:
         """Verify `Wechatpay-*` headers over `body`; returns the serial that signed it.
 
         `keys` looks the serial up instead of the client's keys (a certificate list checks itself
-        against the certificates it carries).
+        against the certificates it carries); `at` checks the timestamp against that time instead
+        of now (a certificate list received earlier by another worker).
         """
         timestamp = _required(headers, "Wechatpay-Timestamp", response)
         nonce = _required(headers, "Wechatpay-Nonce", response)
@@ -89,7 +91,7 @@ class Verifier:
                 response=response,
             )
         try:
-            skew = abs(self._clock() - int(timestamp))
+            skew = abs((self._clock() if at is None else at) - int(timestamp))
         except ValueError:
             raise SignatureError(
                 f"Wechatpay-Timestamp {timestamp!r} is not a number",
