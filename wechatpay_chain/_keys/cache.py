@@ -107,21 +107,25 @@ class Sharing:
             return []
         return await self._take(shared)
 
-    async def download(self, since: float, fetch: Fetch) -> list[PlatformKey]:
-        """Download under the cache's lease, unless a list received after `since` is stored by then."""
+    async def download(self, since: float, fetch: Fetch, enough: Callable[[], bool]) -> list[PlatformKey]:
+        """Download under the cache's lease, unless the list stored by then was received after `since`,
+        or holds `enough` once taken (another worker downloaded what this one was waiting for)."""
         async with AsyncExitStack() as held:
             try:
                 await held.enter_async_context(self.cache.downloading(self.owner))
             except Exception as exc:  # no lease: download anyway, the certificates must not wait on the cache
                 logger.warning("mchid %s: the shared download lease failed (%s); downloading anyway", self.owner, exc)
             shared = await self._latest()
-            if shared is not None and shared.received_at >= since and shared.received_at > self.refused:
-                if shared.received_at <= self.seen:
-                    return []  # taken already: downloading again would bring nothing newer
+            if shared is not None and shared.received_at > max(self.seen, self.refused):
                 try:
-                    return await self._take(shared)
+                    added = await self._take(shared)
                 except Exception as exc:
                     logger.warning("mchid %s: refused a shared certificate list (%s); downloading", self.owner, exc)
+                else:
+                    if self.seen >= since or enough():
+                        return added
+            elif self.seen >= since:
+                return []  # what this worker took already is recent enough
             received = self._clock()
             response = await fetch()
             added = await self._accept(response, None)

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -115,13 +115,22 @@ class CertificateRefresher:
                 raise self._last_error
             return
         try:
-            if await self._adopted(serial):
-                return
-            await self.refresh()
+            await self._joined(lambda: self._on_demand(serial))
         except Exception as exc:
             if not len(self.ring):
                 raise
             logger.warning("%s", _describe(exc, self._owner, serial))
+
+    async def _on_demand(self, serial: str | None) -> list[PlatformKey]:
+        """The list another worker shared if it holds what is missing, else a download."""
+        asked = self._clock()
+        if await self._adopted(serial):
+            return []
+        return await self._download(asked, lambda: self._holds(serial))
+
+    def _holds(self, serial: str | None) -> bool:
+        """Whether the ring holds `serial` (None: a key requests can name)."""
+        return serial in self.ring if serial else self.ring.current() is not None
 
     async def _adopted(self, serial: str | None = None) -> bool:
         """Whether a list another worker shared holds what is missing (`serial`, or any certificate)."""
@@ -134,7 +143,7 @@ class CertificateRefresher:
             logger.warning("%s (a list shared by another worker)", _describe(exc, self._owner, serial))
             return False
         self._schedule()
-        return serial in self.ring if serial else self.ring.current() is not None
+        return self._holds(serial)
 
     def _may_refresh(self, serial: str) -> bool:
         """Once per serial per `gap`, for a few serials at a time, or joining one in flight.
@@ -159,17 +168,21 @@ class CertificateRefresher:
         Concurrent callers share one download. Raises when the download is refused. With a shared
         cache, a list another worker received after `since` (default: now) is taken instead.
         """
+        asked = self._clock() if since is None else since
+        return await self._joined(lambda: self._download(asked))
+
+    async def _joined(self, start: Callable[[], Coroutine[Any, Any, list[PlatformKey]]]) -> list[PlatformKey]:
+        """Join the refresh in flight, or start one with `start()`."""
         task = self._inflight
         if task is None or not _running_here(task):
-            asked = self._clock() if since is None else since
-            task = self._inflight = asyncio.get_running_loop().create_task(self._download(asked))
+            task = self._inflight = asyncio.get_running_loop().create_task(start())
         # Shielded: a caller that gives up must not cancel the download others wait for.
         return await asyncio.shield(task)
 
-    async def _download(self, since: float) -> list[PlatformKey]:
+    async def _download(self, since: float, enough: Callable[[], bool] = lambda: False) -> list[PlatformKey]:
         try:
             if self._sharing is not None:
-                added = await self._sharing.download(since, self._fetch)
+                added = await self._sharing.download(since, self._fetch, enough)
             else:
                 added = await self._accept(await self._fetch())
         except Exception as exc:

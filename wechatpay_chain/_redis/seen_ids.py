@@ -44,9 +44,10 @@ RECORD_WAIT = 5.0
 _FLUSH_EVERY = 1.0  # seconds between tries at writing ids recorded while Redis was away
 
 # KEYS[1]: the id's key. Each script is one atomic step on it.
+# A claim already holding this delivery's token is its own: a command resent after a lost connection.
 _CLAIM = """
 local held = redis.call('GET', KEYS[1])
-if held then return held end
+if held and held ~= ARGV[1] then return held end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
 """
@@ -96,6 +97,10 @@ class RedisSeenIds:
         self.lease = _seconds("lease", lease)
         self.record_wait = _seconds("record_wait", record_wait)
         self._unrecorded: dict[str, None] = {}  # handled here, not yet recorded in Redis
+        # Claims that may hold in Redis though this worker gave up on them: a claim whose answer was
+        # lost with the connection, a release that failed. Released as soon as Redis answers, so a
+        # redelivery does not wait out their lease.
+        self._uncertain: dict[str, str] = {}  # token -> key
         self._flushing: asyncio.Task[None] | None = None
 
     # -- SeenIds ----------------------------------------------------------------------------
@@ -134,8 +139,7 @@ class RedisSeenIds:
             yield
         except BaseException:
             renewal.cancel()
-            with suppress(*FAILURES):  # unreachable: the claim expires after its lease instead
-                await self.redis.eval(_RELEASE, [key], token)
+            await self._release(key, token)
             raise
         renewal.cancel()
         await self._record(notification_id, key, token)
@@ -145,6 +149,8 @@ class RedisSeenIds:
         try:
             held: bytes | None = await self.redis.eval(_CLAIM, [key], token, self._ms(self.lease))
         except FAILURES as exc:
+            self._uncertain[token] = key  # Redis may have taken the claim before the connection broke
+            self._flush_soon()
             raise NotificationError(
                 f"the replay store (Redis) is unreachable ({type(exc).__name__}: {exc}); "
                 "answered 503 so that WeChat Pay delivers the notification again",
@@ -190,25 +196,32 @@ class RedisSeenIds:
                 logger.warning("the claim on %s had expired before its handler finished (lease=%s s)", key, self.lease)
             return
 
+    async def _release(self, key: str, token: str) -> None:
+        try:
+            await self.redis.eval(_RELEASE, [key], token)
+        except FAILURES:
+            self._uncertain[token] = key
+            self._flush_soon()
+
     def _flush_soon(self) -> None:
-        """Keep trying, in the background, to record the ids handled while Redis was away."""
+        """Keep trying, in the background, to settle with Redis what happened while it was away."""
         task = self._flushing
         running = task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
-        if self._unrecorded and not running:
+        if (self._unrecorded or self._uncertain) and not running:
             self._flushing = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
-        while self._unrecorded:
-            for notification_id in list(self._unrecorded):
-                try:
+        while self._unrecorded or self._uncertain:
+            with suppress(*FAILURES):
+                for token, key in list(self._uncertain.items()):
+                    await self.redis.eval(_RELEASE, [key], token)
+                    del self._uncertain[token]
+                for notification_id in list(self._unrecorded):
                     await self.add(notification_id)
-                except FAILURES:
-                    break
-                del self._unrecorded[notification_id]
-                logger.info("notification %s recorded in Redis now that it answers again", notification_id)
-            else:
-                return
-            await asyncio.sleep(_FLUSH_EVERY)
+                    del self._unrecorded[notification_id]
+                    logger.info("notification %s recorded in Redis now that it answers again", notification_id)
+            if self._unrecorded or self._uncertain:
+                await asyncio.sleep(_FLUSH_EVERY)
 
     # -- the rest -------------------------------------------------------------------------------
 
