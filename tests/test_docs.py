@@ -71,6 +71,8 @@ TOPICS = (
     "keys",
     "notifications",
     "files",
+    "sync",
+    "production",
     "emulator",
     "testing",
     "reliability",
