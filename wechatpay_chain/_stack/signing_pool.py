@@ -40,13 +40,16 @@ def _serve(conn: Connection, pkcs8_der: bytes) -> None:
     while True:
         try:
             message = conn.recv_bytes()
-        except EOFError:  # the pipe was closed: by aclose(), or because the parent died
+        except (EOFError, OSError):  # the pipe was closed: by aclose(), or because the parent died
             return
         try:
             answer = _hazmat.rsa_sign(key, message).encode("ascii")
         except Exception as exc:  # answer anyway: the parent is waiting for this message's turn
             answer = _FAILED + type(exc).__name__.encode()
-        conn.send_bytes(answer)
+        try:
+            conn.send_bytes(answer)
+        except OSError:  # closed while this one was signed: nobody waits for it, so leave quietly
+            return
 
 
 def _usable_cpus() -> int:
