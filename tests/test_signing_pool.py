@@ -211,14 +211,19 @@ UNGUARDED = """
 """
 
 
-def test_a_script_without_a_main_guard_is_told_what_to_fix(credentials: Credentials, tmp_path: Path) -> None:
+def run_script(source: str, credentials: Credentials, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run `source` as a script of its own, given the directory of the saved credentials."""
     credentials.save(tmp_path)
-    script = tmp_path / "unguarded.py"
-    script.write_text(textwrap.dedent(UNGUARDED))
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(source))
     env = {**os.environ, "PYTHONPATH": str(MAIN)}
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, env=env, timeout=WAIT
     )
+
+
+def test_a_script_without_a_main_guard_is_told_what_to_fix(credentials: Credentials, tmp_path: Path) -> None:
+    out = run_script(UNGUARDED, credentials, tmp_path)
     assert out.returncode == 0, out.stderr
     assert "exited while starting" in out.stdout and "if __name__ == '__main__':" in out.stdout
 
@@ -244,13 +249,7 @@ CLOSED_MIDWAY = """
 
 
 def test_closing_with_calls_in_flight_is_quiet(credentials: Credentials, tmp_path: Path) -> None:
-    credentials.save(tmp_path)
-    script = tmp_path / "closed_midway.py"
-    script.write_text(textwrap.dedent(CLOSED_MIDWAY))
-    env = {**os.environ, "PYTHONPATH": str(MAIN)}
-    out = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, env=env, timeout=WAIT
-    )
+    out = run_script(CLOSED_MIDWAY, credentials, tmp_path)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) > 0  # calls were still waiting when it closed: they failed with the reason
     assert out.stderr == ""  # and no worker printed a traceback

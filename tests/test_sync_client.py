@@ -220,7 +220,8 @@ def test_the_sync_api_mirrors_the_async_signatures() -> None:
 
     assert parameters(Client) == parameters(AsyncClient)
     assert parameters(BlockingVerb.__call__) == parameters(Verb.__call__)
-    for name in ("send", "execute", "encrypt", "upload", "download", "download_bill", "jsapi_params", "app_params"):
+    mirrored = ("send", "execute", "encrypt", "upload", "download", "download_bill", "jsapi_params", "app_params")
+    for name in (*mirrored, "build_request", "decrypt"):
         assert parameters(getattr(Client, name)) == parameters(getattr(AsyncClient, name)), name
         assert getattr(Client, name).__doc__ == getattr(AsyncClient, name).__doc__
 

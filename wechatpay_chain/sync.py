@@ -15,7 +15,7 @@ them as a WSGI app; `on_event` runs in the calling thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ._client import Client as AsyncClient
@@ -26,7 +26,6 @@ from ._sync.webhooks import WebhookEndpoint, WsgiWebhook, wsgi_app
 if TYPE_CHECKING:
     from ._keys.certificates import CertificateRefresher
     from ._keys.keyring import KeyRing
-    from ._models import Request
     from ._secret import Secret
     from ._stack.middleware import MiddlewareStack
     from ._stack.signing import Signer
@@ -59,11 +58,26 @@ def _signature(function: Callable[..., Any]) -> Any:
 def _blocking(
     method: Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[Client, P], R]:
-    """The async client's `method`, run in the portal's loop until it returns."""
+    """The async client's coroutine `method`, run in the portal's loop until it returns."""
 
     def run(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> R:
         return portal().call(method(self.aio, *args, **kwargs))
 
+    return _named_after(method, run)
+
+
+def _delegated(method: Callable[Concatenate[AsyncClient, P], R]) -> Callable[Concatenate[Client, P], R]:
+    """The async client's plain `method` (no I/O), called in the caller's thread."""
+
+    def run(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return method(self.aio, *args, **kwargs)
+
+    return _named_after(method, run)
+
+
+def _named_after(
+    method: Callable[..., Any], run: Callable[Concatenate[Client, P], R]
+) -> Callable[Concatenate[Client, P], R]:
     run.__name__ = run.__qualname__ = method.__name__
     run.__doc__ = method.__doc__
     run.__signature__ = _signature(method)  # type: ignore[attr-defined]
@@ -146,16 +160,8 @@ class Client:
 
     # -- calls ----------------------------------------------------------------------------
 
-    def build_request(
-        self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]
-    ) -> Request:
-        """Turn a chain call into the exact request to send; raises before any I/O on a slip."""
-        return self.aio.build_request(method, template, values, options)
-
-    def decrypt(self, ciphertext: str, *, sha256: bool = False) -> str:
-        """Decrypt a sensitive field WeChat Pay encrypted for this merchant (its private key)."""
-        return self.aio.decrypt(ciphertext, sha256=sha256)
-
+    build_request = _delegated(AsyncClient.build_request)
+    decrypt = _delegated(AsyncClient.decrypt)
     send = _blocking(AsyncClient.send)
     execute = _blocking(AsyncClient.execute)
     encrypt = _blocking(AsyncClient.encrypt)
