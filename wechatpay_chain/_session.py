@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import os
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import aiohttp
 
@@ -149,9 +149,7 @@ class Sessions:
             await self._close_at_loop_end()
 
     async def _close_at_loop_end(self) -> None:
-        guard = _closing(self)
-        await guard.asend(None)  # first iteration: the running loop now tracks it
-        self._guard = guard
+        self._guard = await close_at_loop_end(self.close_made)
 
     async def close_made(self) -> None:
         """Close the session the client made (never one given)."""
@@ -173,9 +171,19 @@ class Sessions:
             await guard.aclose()
 
 
-async def _closing(sessions: Sessions) -> AsyncGenerator[None, None]:
-    """Suspended until the loop shuts down its asynchronous generators (or the client closes): then closes."""
+async def close_at_loop_end(close: Callable[[], Awaitable[object]]) -> AsyncGenerator[None, None]:
+    """Have the running loop's shutdown await `close()`; keep the returned generator referenced until then.
+
+    The generator is suspended in its first iteration, so the running loop tracks it; the loop's
+    `shutdown_asyncgens()` (or an `aclose()` of its holder) resumes it into its `finally`.
+    """
+    guard = _closing(close)
+    await guard.asend(None)
+    return guard
+
+
+async def _closing(close: Callable[[], Awaitable[object]]) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
-        await sessions.close_made()
+        await close()

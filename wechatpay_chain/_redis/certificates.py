@@ -65,7 +65,7 @@ class RedisCertificateCache:
 
     async def latest(self, owner: str) -> SharedList | None:
         """The newest list any worker stored for this merchant, or None."""
-        fields = await self.redis.client().hgetall(self._key(owner, "list"))
+        fields = await (await self.redis.client()).hgetall(self._key(owner, "list"))
         if not fields:
             return None
         try:
@@ -97,7 +97,7 @@ class RedisCertificateCache:
         pause = 0.05
         while True:
             try:
-                if await self.redis.client().set(key, token, nx=True, px=int(self.lease * 1000)):
+                if await (await self.redis.client()).set(key, token, nx=True, px=int(self.lease * 1000)):
                     return True
             except FAILURES as exc:
                 logger.warning("the certificate download lease in Redis is unavailable (%s): downloading anyway", exc)

@@ -8,9 +8,11 @@ redis-py does (TLS with `rediss://`, unix sockets, Sentinel and Cluster clients 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from .._errors import ConfigurationError
+from .._session import close_at_loop_end
 
 try:
     import redis.asyncio as aioredis
@@ -44,29 +46,35 @@ class Connection:
             )
         self._made: aioredis.Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._guard: AsyncGenerator[None, None] | None = None
 
-    def client(self) -> aioredis.Redis:
+    async def client(self) -> aioredis.Redis:
         """The client for the running event loop."""
         if self._given is not None:
             return self._given
         loop = asyncio.get_running_loop()
         if self._made is None or self._loop is not loop:
-            # A client's connections belong to the loop that made them; a new loop gets its own.
-            self._made = aioredis.Redis.from_url(
+            # A client's connections belong to the loop that made them: a new loop gets its own,
+            # closed when that loop shuts down.
+            made = aioredis.Redis.from_url(
                 self._url, socket_connect_timeout=TIMEOUT, socket_timeout=TIMEOUT, retry_on_timeout=False
             )
-            self._loop = loop
+            self._made, self._loop = made, loop
+            self._guard = await close_at_loop_end(made.aclose)
         return self._made
 
     async def eval(self, script: str, keys: list[str], *args: Any) -> Any:
         """Run a Lua script atomically."""
-        return await self.client().eval(script, len(keys), *keys, *args)
+        return await (await self.client()).eval(script, len(keys), *keys, *args)
 
     async def aclose(self) -> None:
         """Close the client made from a URL (never one given)."""
         made, self._made = self._made, None
+        guard, self._guard = self._guard, None
         if made is not None and self._loop is asyncio.get_running_loop():
             await made.aclose()
+            if guard is not None:
+                await guard.aclose()
 
     def __repr__(self) -> str:
         if self._given is not None:

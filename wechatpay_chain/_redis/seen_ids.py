@@ -109,11 +109,11 @@ class RedisSeenIds:
         """Whether this id was processed (by any worker)."""
         if notification_id in self._unrecorded:
             return True
-        return await self.redis.client().get(self._key(notification_id)) == DONE
+        return await (await self.redis.client()).get(self._key(notification_id)) == DONE
 
     async def add(self, notification_id: str) -> None:
         """Record this id as processed."""
-        await self.redis.client().set(self._key(notification_id), DONE, px=self._ms(self.ttl))
+        await (await self.redis.client()).set(self._key(notification_id), DONE, px=self._ms(self.ttl))
 
     # -- SharedSeenIds ------------------------------------------------------------------------
 
