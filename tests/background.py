@@ -51,6 +51,7 @@ def emulator_thread(credentials: Credentials, **options: Any) -> Iterator[Emulat
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 64  # the listen backlog: requests arriving together are all accepted
 
 
 class _QuietHandler(WSGIRequestHandler):

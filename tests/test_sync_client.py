@@ -7,11 +7,13 @@ import hashlib
 import inspect
 import os
 import threading
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from background import emulator_thread
+from background import emulator_thread, wsgi_server
 
 from wechatpay_chain import (
     ApiError,
@@ -80,52 +82,96 @@ def test_the_same_errors_as_the_async_client(wxpay: Client, served: EmulatorThre
         wxpay.v3.ping.get(timeout=0.2)
 
 
-def test_sixteen_threads_at_once_every_answer_verified(wxpay: Client, served: EmulatorThread) -> None:
-    emulator = served.emulator
-    in_flight = 0
-    most = 0
+class Echo:
+    """`GET v3/echo/{id}` on the emulator, answering its id after a pause; counts the calls in flight at once."""
 
-    async def echo(incoming: Incoming) -> Answer | None:
-        nonlocal in_flight, most
+    def __init__(self) -> None:
+        self.in_flight = self.most = 0
+
+    async def __call__(self, incoming: Incoming) -> Answer | None:
         if not incoming.path.startswith("/v3/echo/"):
             return None
-        in_flight += 1
-        most = max(most, in_flight)
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
         await asyncio.sleep(0.02)  # long enough for the other threads' calls to arrive meanwhile
-        in_flight -= 1
+        self.in_flight -= 1
         return Answer(200, {"id": incoming.path.rsplit("/", 1)[1]})
 
-    served.call(lambda: emulator.add_handler(echo))
-    verified: list[str] = []
+
+@pytest.fixture
+def echo(served: EmulatorThread) -> Echo:
+    handler = Echo()
+    served.call(served.emulator.add_handler, handler)
+    return handler
+
+
+@pytest.fixture
+def verified(wxpay: Client) -> list[str]:
+    """The signatures of the answers the client's verifier accepted."""
+    accepted: list[str] = []
 
     async def audit(request: Request, call_next: Handler) -> Response:
         response = await call_next(request)  # the verifier inside has accepted it
-        verified.append(response.headers["Wechatpay-Signature"])
+        accepted.append(response.headers["Wechatpay-Signature"])
         return response
 
     wxpay.middleware.insert_before("verifier", "audit", audit)
-    answers: dict[str, object] = {}
-    failures: list[BaseException] = []
-    start = threading.Barrier(THREADS)
+    return accepted
 
-    def work(thread: int) -> None:
+
+def at_once(work: Callable[[int], None], threads: int = THREADS) -> None:
+    """Run `work(n)` in `threads` threads released together; raises the first failure."""
+    failures: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def run(n: int) -> None:
         start.wait()
         try:
-            for call in range(CALLS_PER_THREAD):
-                ident = f"{thread}-{call}"
-                answers[ident] = wxpay.v3.echo._id_.get(id=ident).json()["id"]
+            work(n)
         except BaseException as exc:
             failures.append(exc)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
+    running = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for thread in running:
         thread.start()
-    for thread in threads:
+    for thread in running:
         thread.join()
     assert failures == []
+
+
+def test_sixteen_threads_at_once_every_answer_verified(wxpay: Client, echo: Echo, verified: list[str]) -> None:
+    answers: dict[str, object] = {}
+
+    def work(thread: int) -> None:
+        for call in range(CALLS_PER_THREAD):
+            ident = f"{thread}-{call}"
+            answers[ident] = wxpay.v3.echo._id_.get(id=ident).json()["id"]
+
+    at_once(work)
     assert answers == {key: key for key in answers} and len(answers) == THREADS * CALLS_PER_THREAD
     assert len(verified) == THREADS * CALLS_PER_THREAD and len(set(verified)) == len(verified)
-    assert most > 1  # the threads' calls overlapped: none waited for another to finish
+    assert echo.most > 1  # the threads' calls overlapped: none waited for another to finish
+
+
+def test_views_of_a_real_wsgi_server_call_it_from_sixteen_threads(
+    wxpay: Client, echo: Echo, verified: list[str]
+) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., object]) -> list[bytes]:
+        order = environ["PATH_INFO"].rsplit("/", 1)[1]
+        answer = wxpay.v3.echo._id_.get(id=order)  # in the server's request thread
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [answer.body]
+
+    pages: dict[int, bytes] = {}
+    with wsgi_server(app) as base:
+
+        def browse(n: int) -> None:
+            with urllib.request.urlopen(f"{base}/orders/O{n}", timeout=30) as page:
+                pages[n] = page.read()
+
+        at_once(browse)
+    assert pages == {n: f'{{"id":"O{n}"}}'.encode() for n in range(THREADS)}
+    assert len(verified) == THREADS and echo.most > 1
 
 
 def test_close_and_with(served: EmulatorThread) -> None:
