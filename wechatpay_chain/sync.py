@@ -15,10 +15,12 @@ them as a WSGI app; `on_event` runs in the calling thread.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ._client import Client as AsyncClient
+from ._errors import ConfigurationError
 from ._sync.chain import BlockingVerb, Chain
 from ._sync.portal import portal
 from ._sync.webhooks import WebhookEndpoint, WsgiWebhook, wsgi_app
@@ -43,16 +45,10 @@ def _arguments_of(
     """Give the decorated `__init__` the async client's parameters (for type checkers and help())."""
 
     def adopt(function: Callable[..., None]) -> Callable[Concatenate[Client, P], None]:
-        function.__signature__ = _signature(init)  # type: ignore[attr-defined]
+        function.__signature__ = inspect.signature(init)  # type: ignore[attr-defined]
         return function
 
     return adopt
-
-
-def _signature(function: Callable[..., Any]) -> Any:
-    import inspect
-
-    return inspect.signature(function)
 
 
 def _blocking(
@@ -78,9 +74,10 @@ def _delegated(method: Callable[Concatenate[AsyncClient, P], R]) -> Callable[Con
 def _named_after(
     method: Callable[..., Any], run: Callable[Concatenate[Client, P], R]
 ) -> Callable[Concatenate[Client, P], R]:
+    """`run`, presented as `method`: its name, docstring and signature (for help() and editors)."""
     run.__name__ = run.__qualname__ = method.__name__
     run.__doc__ = method.__doc__
-    run.__signature__ = _signature(method)  # type: ignore[attr-defined]
+    run.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
     return run
 
 
@@ -98,8 +95,6 @@ class Client:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         session = kwargs.get("session")
         if session is not None and not callable(session):
-            from ._errors import ConfigurationError
-
             raise ConfigurationError(
                 "the sync Client runs its calls in its own event loop, where an aiohttp session made "
                 "elsewhere cannot be used: pass session= a function that makes it, "
