@@ -13,9 +13,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "wechatpay_chain"
 NAME = "wechatpay_chain"
 # What `import wechatpay_chain` must not load: each belongs to a feature that loads it on first use.
-HEAVY = ["aiohttp.web", "multiprocessing", "argparse", "difflib", "cryptography.x509", "xml.parsers.expat"]
+HEAVY = ["aiohttp.web", "multiprocessing", "argparse", "difflib", "cryptography.x509", "xml.parsers.expat", "redis"]
 # The layers above the core: they may import the client; nothing in the core imports them.
-ABOVE_CORE = (f"{NAME}.testing", f"{NAME}._cli", f"{NAME}.__main__")
+ABOVE_CORE = (f"{NAME}.testing", f"{NAME}._cli", f"{NAME}.__main__", f"{NAME}.sync", f"{NAME}._sync")
 
 
 def above_core(module: str) -> bool:

@@ -81,8 +81,7 @@ async def test_owned_session_is_closed(emulator: Emulator) -> None:
     emulator.stub("GET", "v3/ping", {"ok": 1})
     async with emulator.client() as client:
         await client["v3/ping"].get()
-        session = client._session
-        assert session is not None
+        session = client._get_session()
     assert session.closed
     with pytest.raises(WechatpayError, match="closed"):
         await client["v3/ping"].get()

@@ -76,6 +76,8 @@ TOPICS = (
     "notifications",
     "files",
     "apiv2",
+    "sync",
+    "production",
     "emulator",
     "testing",
     "payments",

@@ -25,6 +25,8 @@ SHOWS = {
     "hire_power_bank.py": "notification HIRE_POWER_BANK.RECEIVE_INSURANCE",
     "platsolution_compensation.py": '"opened": true',
     "apiv2_micropay_refund.py": "notification REFUND.SUCCESS, req_info decrypted",
+    "flask_app.py": "contracts: {'C20240808001': 'SIGNED'}",
+    "django_app.py": "orders: {'PB20240808001': 'RECEIVED'}",
 }
 
 

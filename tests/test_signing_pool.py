@@ -211,13 +211,45 @@ UNGUARDED = """
 """
 
 
-def test_a_script_without_a_main_guard_is_told_what_to_fix(credentials: Credentials, tmp_path: Path) -> None:
+def run_script(source: str, credentials: Credentials, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run `source` as a script of its own, given the directory of the saved credentials."""
     credentials.save(tmp_path)
-    script = tmp_path / "unguarded.py"
-    script.write_text(textwrap.dedent(UNGUARDED))
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(source))
     env = {**os.environ, "PYTHONPATH": str(MAIN)}
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, env=env, timeout=WAIT
     )
+
+
+def test_a_script_without_a_main_guard_is_told_what_to_fix(credentials: Credentials, tmp_path: Path) -> None:
+    out = run_script(UNGUARDED, credentials, tmp_path)
     assert out.returncode == 0, out.stderr
     assert "exited while starting" in out.stdout and "if __name__ == '__main__':" in out.stdout
+
+
+CLOSED_MIDWAY = """
+    import asyncio, sys
+    from pathlib import Path
+    from wechatpay_chain import ProcessPoolSigner
+    from wechatpay_chain.testing import Credentials
+
+    async def main():
+        signer = ProcessPoolSigner(Credentials.load(Path(sys.argv[1])).merchant_key, workers=2)
+        await signer.sign(b"warm")
+        calls = [asyncio.ensure_future(signer.sign(b"call %d" % i)) for i in range(200)]
+        await asyncio.sleep(0.01)  # some signed, some in the workers' pipes, most still queued
+        await signer.aclose()
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        print(sum(isinstance(r, Exception) for r in results), flush=True)
+
+    if __name__ == "__main__":
+        asyncio.run(main())
+"""
+
+
+def test_closing_with_calls_in_flight_is_quiet(credentials: Credentials, tmp_path: Path) -> None:
+    out = run_script(CLOSED_MIDWAY, credentials, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) > 0  # calls were still waiting when it closed: they failed with the reason
+    assert out.stderr == ""  # and no worker printed a traceback

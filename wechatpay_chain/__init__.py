@@ -14,6 +14,7 @@ from ._errors import (
     ApiError,
     ConfigurationError,
     DuplicateNotificationError,
+    EventLoopError,
     KeyLoadError,
     NotificationError,
     ResponseTooLargeError,
@@ -49,6 +50,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._files.downloads import Downloaded, DownloadError, FileStream
+    from ._keys.cache import CertificateCache, SharedList
     from ._keys.certificates import CertificateRefresher
     from ._notifications.events import (
         CombinedPayer,
@@ -69,8 +71,10 @@ if TYPE_CHECKING:
         event_for,
     )
     from ._notifications.parser import KeyHolder, Notification, NotificationParser, parse_notification
-    from ._notifications.seen_ids import MemorySeenIds, SeenIds
+    from ._notifications.seen_ids import MemorySeenIds, SeenIds, SharedSeenIds
     from ._notifications.webhooks import AsgiWebhook, WebhookEndpoint, asgi_app, handler_for
+    from ._redis.certificates import RedisCertificateCache
+    from ._redis.seen_ids import RedisSeenIds
     from ._stack.retry import RetryPolicy
     from ._stack.signing_pool import ProcessPoolSigner
     from ._v2.notifications import (
@@ -90,6 +94,7 @@ if TYPE_CHECKING:
 # Features load on first use, so that `import wechatpay_chain` costs little more than its
 # dependencies: each of these names imports its module when first read.
 _FEATURES = {
+    "_keys.cache": ["CertificateCache", "SharedList"],
     "_keys.certificates": ["CertificateRefresher"],
     "_files.downloads": ["DownloadError", "Downloaded", "FileStream"],
     "_notifications.events": [
@@ -112,7 +117,10 @@ _FEATURES = {
     ],
     "_notifications.parser": ["KeyHolder", "Notification", "NotificationParser", "parse_notification"],
     "_stack.retry": ["RetryPolicy"],
-    "_notifications.seen_ids": ["MemorySeenIds", "SeenIds"],
+    "_notifications.seen_ids": ["MemorySeenIds", "SeenIds", "SharedSeenIds"],
+    # The redis extra: several workers share one replay guard and one certificate download.
+    "_redis.seen_ids": ["RedisSeenIds"],
+    "_redis.certificates": ["RedisCertificateCache"],
     "_stack.signing_pool": ["ProcessPoolSigner"],
     "_notifications.webhooks": ["AsgiWebhook", "WebhookEndpoint", "asgi_app", "handler_for"],
     "_v2.notifications": [
@@ -155,6 +163,7 @@ __all__ = [
     "BillOptions",
     "BodyStream",
     "CallLogger",
+    "CertificateCache",
     "CertificateRefresher",
     "Chain",
     "Client",
@@ -170,6 +179,7 @@ __all__ = [
     "DuplicateNotificationError",
     "Encrypted",
     "Event",
+    "EventLoopError",
     "FileStream",
     "GenericEvent",
     "Handler",
@@ -194,6 +204,8 @@ __all__ = [
     "ProgressCallback",
     "PublicKeyInput",
     "Query",
+    "RedisCertificateCache",
+    "RedisSeenIds",
     "RefundAmount",
     "RefundEvent",
     "Request",
@@ -203,6 +215,8 @@ __all__ = [
     "SchemaError",
     "Secret",
     "SeenIds",
+    "SharedList",
+    "SharedSeenIds",
     "SignatureError",
     "Signer",
     "SigningKey",

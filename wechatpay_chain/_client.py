@@ -19,14 +19,15 @@ from . import _hazmat
 from ._chain.nodes import Chain
 from ._chain.requests import CallCheck, RequestBuilder, check_reserved
 from ._config import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_TIMEOUT, REFRESH_INTERVAL, BaseURL, Limits, Timeout
-from ._errors import ApiError, ConfigurationError, TransportError, WechatpayError
+from ._errors import ApiError, ConfigurationError, TransportError
 from ._identity import check_mchid, check_serial
 from ._keys import sensitive as _sensitive
 from ._keys.keyring import KeyRing
-from ._keys.loading import load_private_key
+from ._keys.loading import DeferredKey, load_private_key
 from ._keys.sensitive import Encrypted
 from ._models import Request, Response
 from ._secret import Secret
+from ._session import Sessions
 from ._stack.logging import CallLogger
 from ._stack.middleware import MiddlewareStack
 from ._stack.signing import Signer
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
     from . import _typed
     from ._files.downloads import Downloaded, Opening
+    from ._keys.cache import CertificateCache
     from ._keys.certificates import CertificateRefresher
     from ._stack.retry import RetryPolicy
     from ._v2.signing import ApiV2Signer
@@ -70,7 +72,18 @@ class Client:
     be loaded here). WeChat Pay's keys: `certs={"PUB_KEY_ID_…": key}` (public key), `{serial:
     certificate}`, or both (the switch between them; `prefer="public_key"|"certificate"` picks the one
     requests name, the public key by default). With `apiv3_key=` and no certificate, the platform
-    certificates are downloaded on first need and refreshed every `refresh_interval` seconds.
+    certificates are downloaded on first need and refreshed every `refresh_interval` seconds;
+    `certificate_cache=` (e.g. `RedisCertificateCache`) shares them between worker processes.
+
+    Loading a private key checks it (about 40 ms); each distinct key is checked once per process,
+    however many clients load it. `defer_key_loading=True` reads and parses the key now (a wrong
+    path or passphrase still fails here) and checks it on first use: for processes that create
+    many merchants' clients, most of which may never call.
+
+    `session=`: an aiohttp session to send through (yours: the client never closes it), or a
+    function that makes one (a proxy: `session=lambda: aiohttp.ClientSession(proxy=…)`), called in
+    each event loop the client runs in; the sessions it makes, like the one made by default, are
+    the client's and closed by it.
 
     APIv2 (`client.v2.pay.micropay.post(xml={…})`) signs with `apiv2_key=`; the calls that move money
     out go over mutual TLS with `merchant_cert=` (apiclient_cert.pem with `private_key`, or the
@@ -84,6 +97,10 @@ class Client:
     backup host are opt-in: `retry=RetryPolicy()`. Each call is logged once on the
     `wechatpay_chain` logger (the "logging" middleware). With `strict=True`, each call is checked
     against the catalogue of documented endpoints before any I/O (TemplateError, SchemaError).
+
+    A client runs in one event loop at a time: the first it is used in, until that loop is closed
+    (successive `asyncio.run()` calls work); a call from another loop that is still open raises
+    `EventLoopError` at once. From threads, use `wechatpay_chain.sync.Client`.
     """
 
     def __init__(
@@ -97,13 +114,15 @@ class Client:
         apiv3_key: str | bytes | None = None,
         prefer: str | None = None,
         refresh_interval: float = REFRESH_INTERVAL,
+        certificate_cache: CertificateCache | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        session: aiohttp.ClientSession | None = None,
+        session: aiohttp.ClientSession | Callable[[], aiohttp.ClientSession] | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         headers: Headers | None = None,
         private_key_password: str | bytes | None = None,
+        defer_key_loading: bool = False,
         clock: Clock = time.time,
         nonce: Callable[[], str] = _hazmat.nonce,
         strict: bool = False,
@@ -115,7 +134,7 @@ class Client:
     ) -> None:
         self.mchid = check_mchid(mchid)
         self.serial = check_serial(serial)
-        self._private_key = _private_key(private_key, private_key_password, signer)
+        self._private_key = _private_key(private_key, private_key_password, signer, defer_key_loading)
         self.apiv3_key = Secret.of(apiv3_key, name="apiv3_key", length=32)
         self.apiv2_key = Secret.of(apiv2_key, name="apiv2_key", length=32)
         self.certificates = KeyRing(certs, prefer=prefer, clock=clock)
@@ -127,11 +146,9 @@ class Client:
         check = _strict_check() if strict else None
         self._builder = RequestBuilder(base, headers, check=check, certificate=certificate)
         self._clock = clock
-        self._session = session
-        self._owns_session = session is None
-        self._closed = False
-        self.refresher = self._refresher(refresh_interval)
-        self._transport = Transport(self._get_session, Timeout.of(timeout), limits or DEFAULT_LIMITS, ssl=trust)
+        self._sessions = Sessions(session)  # one event loop at a time; see _session
+        self.refresher = self._refresher(refresh_interval, certificate_cache)
+        self._transport = Transport(self._sessions.get, Timeout.of(timeout), limits or DEFAULT_LIMITS, ssl=trust)
         self.middleware = MiddlewareStack(self._transport)
         self.middleware.append("logging", CallLogger())
         self.middleware.append("pool", self._transport.pool)  # wait for a connection, then sign
@@ -175,13 +192,14 @@ class Client:
         trust = True if ca_certs is None else trust_context(ca_certs)
         if cert is None:
             return None, trust
-        holder = MerchantCertificate(
-            cert, private_key=self._private_key, password=password, mchid=self.mchid, ca_certs=ca_certs
-        )
+        key = self._private_key.load() if isinstance(self._private_key, DeferredKey) else self._private_key
+        holder = MerchantCertificate(cert, private_key=key, password=password, mchid=self.mchid, ca_certs=ca_certs)
         return holder, trust
 
-    def _refresher(self, interval: float) -> CertificateRefresher | None:
+    def _refresher(self, interval: float, cache: CertificateCache | None) -> CertificateRefresher | None:
         if self.apiv3_key is None:
+            if cache is not None:
+                raise ConfigurationError("certificate_cache= shares downloaded certificates: it needs apiv3_key=")
             return None
         from ._keys.certificates import CertificateRefresher
 
@@ -189,13 +207,21 @@ class Client:
             # Through the stack without its verifier: the refresher checks the list itself, with the
             # stack's verifier, against the keys the list may carry.
             request = self.build_request("GET", "v3/certificates", {}, {})
+            await self._sessions.enter()
             return await self.middleware.bypassing("verifier")(request)
 
         async def check(headers: Mapping[str, str], body: bytes, **options: Any) -> str:
             return await self.verifier.check(headers, body, **options)
 
         return CertificateRefresher(
-            self.certificates, fetch, self.apiv3_key, check, interval=interval, clock=self._clock, owner=self.mchid
+            self.certificates,
+            fetch,
+            self.apiv3_key,
+            check,
+            interval=interval,
+            clock=self._clock,
+            owner=self.mchid,
+            cache=cache,
         )
 
     # -- the one signer and the one verifier: the stack's ------------------------------------
@@ -224,11 +250,7 @@ class Client:
     # -- lifetime -------------------------------------------------------------------------
 
     def _get_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise WechatpayError("this Client is closed")
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        return self._session
+        return self._sessions.get()
 
     async def close(self) -> None:
         """Release the client's resources (its own aiohttp session, never one passed in).
@@ -236,13 +258,10 @@ class Client:
         Calls still waiting for a connection end with `TransportError(sent=False)`; calls already
         sent end with the `TransportError` of their broken connection.
         """
-        self._closed = True
         self._transport.close()
-        if self.refresher is not None:
+        if self.refresher is not None:  # before the session: a download in flight ends as "closed"
             await self.refresher.close()
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-        self._session = None
+        await self._sessions.close()
         for name in self.middleware:  # middlewares holding resources of their own (a signing pool)
             aclose = getattr(self.middleware[name], "aclose", None)
             if aclose is not None:
@@ -293,6 +312,7 @@ class Client:
 
     async def execute(self, request: Request) -> Response:
         """Send a built request through the stack; raises ApiError for a non-2xx answer."""
+        await self._sessions.enter()
         if self.refresher is not None and self.certificates.current() is None:
             await self._name_a_key(request)
         response = await self.middleware(request)
@@ -336,7 +356,8 @@ class Client:
 
     def decrypt(self, ciphertext: str, *, sha256: bool = False) -> str:
         """Decrypt a sensitive field WeChat Pay encrypted for this merchant (its private key)."""
-        return _sensitive.decrypt(self._private_key, ciphertext, sha256=sha256)
+        key = self._private_key.load() if isinstance(self._private_key, DeferredKey) else self._private_key
+        return _sensitive.decrypt(key, ciphertext, sha256=sha256)
 
     # -- files ------------------------------------------------------------------------------
 
@@ -476,8 +497,8 @@ def _strict_check() -> CallCheck:
 
 
 def _private_key(
-    value: PrivateKeyInput | None, password: str | bytes | None, signer: SigningKey | None
-) -> RSAPrivateKey | None:
+    value: PrivateKeyInput | None, password: str | bytes | None, signer: SigningKey | None, defer: bool
+) -> RSAPrivateKey | DeferredKey | None:
     if value is None:
         if signer is None:
             raise ConfigurationError(
@@ -485,6 +506,8 @@ def _private_key(
                 "unless signer= signs elsewhere (an HSM, a signing service)"
             )
         return None
+    if defer and not isinstance(value, RSAPrivateKey):
+        return DeferredKey(value, password=password)
     return load_private_key(value, password=password)
 
 

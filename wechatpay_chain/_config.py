@@ -29,7 +29,7 @@ REFRESH_JITTER = 0.1  # background refreshes run at the interval +- 10 %, so man
 CHUNK_SIZE = 1 << 16  # bytes read at a time from a download
 
 SEEN_IDS = 10_000  # notification ids the in-memory replay guard remembers
-NOTIFICATION_BODY_LIMIT = 1 << 20  # bytes of a notification body the ASGI adapter reads (aiohttp's client_max_size)
+NOTIFICATION_BODY_LIMIT = 1 << 20  # bytes of a notification body an adapter reads (aiohttp.web's default cap)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 

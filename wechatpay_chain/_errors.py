@@ -72,6 +72,10 @@ class SchemaError(ConfigurationError):
         self.issue = issue
 
 
+class EventLoopError(WechatpayError, RuntimeError):
+    """An async client was used from an event loop it does not belong to; the message says what to do instead."""
+
+
 class TransportError(WechatpayError):
     """The request did not complete: connection failure, timeout or a broken answer."""
 

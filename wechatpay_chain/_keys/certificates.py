@@ -15,7 +15,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -25,6 +25,7 @@ from .._errors import ApiError, ConfigurationError, SignatureError, TransportErr
 from .._models import Response
 from .._secret import Secret
 from .._types import Clock
+from .cache import CertificateCache, Sharing
 from .keyring import PUBLIC_KEY_PREFIX, KeyRing, PlatformKey, normalise_serial
 from .loading import certificate_serial, load_certificate, public_key_of
 from .resource import ResourceError, open_resource
@@ -56,6 +57,7 @@ class CertificateRefresher:
         gap: float = REFRESH_GAP,
         clock: Clock = time.time,
         owner: str = "",
+        cache: CertificateCache | None = None,
     ) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
             raise ConfigurationError(f"refresh_interval must be seconds > 0, got {interval!r}")
@@ -73,6 +75,8 @@ class CertificateRefresher:
         self._tried: dict[str, float] = {}  # unknown serial -> when it last triggered a refresh
         self._last_error: Exception | None = None
         self._closed = False
+        # With a cache shared by several workers: one download per refresh, taken by all (see `cache`).
+        self._sharing = Sharing(cache, owner, self._accept, clock) if cache is not None else None
 
     # -- lookups that may refresh ---------------------------------------------------------
 
@@ -111,11 +115,35 @@ class CertificateRefresher:
                 raise self._last_error
             return
         try:
-            await self.refresh()
+            await self._joined(lambda: self._on_demand(serial))
         except Exception as exc:
             if not len(self.ring):
                 raise
             logger.warning("%s", _describe(exc, self._owner, serial))
+
+    async def _on_demand(self, serial: str | None) -> list[PlatformKey]:
+        """The list another worker shared if it holds what is missing, else a download."""
+        asked = self._clock()
+        if await self._adopted(serial):
+            return []
+        return await self._download(asked, lambda: self._holds(serial))
+
+    def _holds(self, serial: str | None) -> bool:
+        """Whether the ring holds `serial` (None: a key requests can name)."""
+        return serial in self.ring if serial else self.ring.current() is not None
+
+    async def _adopted(self, serial: str | None = None) -> bool:
+        """Whether a list another worker shared holds what is missing (`serial`, or any certificate)."""
+        if self._sharing is None:
+            return False
+        try:
+            if not await self._sharing.adopt():
+                return False
+        except Exception as exc:  # a stored list that does not check out: this worker downloads its own
+            logger.warning("%s (a list shared by another worker)", _describe(exc, self._owner, serial))
+            return False
+        self._schedule()
+        return self._holds(serial)
 
     def _may_refresh(self, serial: str) -> bool:
         """Once per serial per `gap`, for a few serials at a time, or joining one in flight.
@@ -123,7 +151,7 @@ class CertificateRefresher:
         So a rotation is picked up at once, yet a stream of made-up serials cannot become a
         stream of downloads.
         """
-        if self._inflight is not None and not self._inflight.done():
+        if _running_here(self._inflight):
             return True
         now = self._clock()
         self._tried = {s: t for s, t in self._tried.items() if now - t < self.gap}
@@ -134,26 +162,35 @@ class CertificateRefresher:
 
     # -- the download ---------------------------------------------------------------------
 
-    async def refresh(self) -> list[PlatformKey]:
+    async def refresh(self, *, since: float | None = None) -> list[PlatformKey]:
         """Download `v3/certificates` now; returns the certificates new to the ring.
 
-        Concurrent callers share one download. Raises when the download is refused.
+        Concurrent callers share one download. Raises when the download is refused. With a shared
+        cache, a list another worker received after `since` (default: now) is taken instead.
         """
-        if self._inflight is None or self._inflight.done():
-            self._inflight = asyncio.get_running_loop().create_task(self._download())
-        download = self._inflight
+        asked = self._clock() if since is None else since
+        return await self._joined(lambda: self._download(asked))
+
+    async def _joined(self, start: Callable[[], Coroutine[Any, Any, list[PlatformKey]]]) -> list[PlatformKey]:
+        """Join the refresh in flight, or start one with `start()`."""
+        task = self._inflight
+        if task is None or not _running_here(task):
+            task = self._inflight = asyncio.get_running_loop().create_task(start())
         try:
             # Shielded: a caller that gives up must not cancel the download others wait for.
-            return await asyncio.shield(download)
+            return await asyncio.shield(task)
         except asyncio.CancelledError:
-            if not download.cancelled():  # the caller itself was cancelled
+            if not task.cancelled():  # the caller itself was cancelled
                 raise
             # close() stopped the download: the callers waiting for it get an answer, not a cancellation.
             raise TransportError("GET v3/certificates: the client was closed during the download", sent=False) from None
 
-    async def _download(self) -> list[PlatformKey]:
+    async def _download(self, since: float, enough: Callable[[], bool] = lambda: False) -> list[PlatformKey]:
         try:
-            added = await self._accept(await self._fetch())
+            if self._sharing is not None:
+                added = await self._sharing.download(since, self._fetch, enough)
+            else:
+                added = await self._accept(await self._fetch())
         except Exception as exc:
             self._last_error = exc
             raise
@@ -164,8 +201,8 @@ class CertificateRefresher:
         self._schedule()
         return added
 
-    async def _accept(self, response: Response) -> list[PlatformKey]:
-        """Check one `v3/certificates` answer and hold what it carries; returns the new entries."""
+    async def _accept(self, response: Response, at: float | None = None) -> list[PlatformKey]:
+        """Check one `v3/certificates` answer (received at `at`, default now), hold what it carries; returns the new."""
         if not response.ok:
             error = ApiError(response)
             if response.status in (403, 404) and error.code == "RESOURCE_NOT_EXISTS":
@@ -173,7 +210,7 @@ class CertificateRefresher:
                 raise ConfigurationError(PUBLIC_KEY_ONLY.format(status=response.status))
             raise error
         carried = {e.serial: e for e in open_certificate_list(response, self._apiv3_key)}
-        await self._verify_list(response, carried)
+        await self._verify_list(response, carried, at)
         self.public_key_only = False
         now = self._clock()
         fresh = [e for s, e in carried.items() if s not in self.ring and not e.expired(now)]
@@ -181,7 +218,7 @@ class CertificateRefresher:
             self.ring.hold(entry)
         return fresh
 
-    async def _verify_list(self, response: Response, carried: Mapping[str, PlatformKey]) -> None:
+    async def _verify_list(self, response: Response, carried: Mapping[str, PlatformKey], at: float | None) -> None:
         """The list verifies with a held key, or, on the first download only, with one it carries."""
         bootstrap = not self.ring.has_certificates
 
@@ -193,7 +230,8 @@ class CertificateRefresher:
             return entry.key if entry else None
 
         try:
-            await self._check(response.headers, response.body, response=response, keys=lookup)
+            when = {} if at is None else {"at": at}  # a shared list is checked as of when it was received
+            await self._check(response.headers, response.body, response=response, keys=lookup, **when)
         except SignatureError as exc:
             whose = "one of the certificates it carries" if bootstrap else "a key already held"
             raise SignatureError(
@@ -208,7 +246,7 @@ class CertificateRefresher:
         """Start the periodic refresh on first use, once there are certificates to keep fresh."""
         if self._closed or self.public_key_only or not self.ring.has_certificates:
             return
-        if self._scheduled is not None and not self._scheduled.done():
+        if _running_here(self._scheduled):
             return
         self._scheduled = asyncio.get_running_loop().create_task(self._refresh_periodically())
 
@@ -218,15 +256,26 @@ class CertificateRefresher:
 
     async def _refresh_periodically(self) -> None:
         while not self._closed:
-            await asyncio.sleep(self.next_delay())
+            await self._until_next_round()
             try:
-                await self.refresh()
+                # Shared: a list another worker received in the last half interval is as good as a download.
+                await self.refresh(since=self._clock() - self.interval / 2 if self._sharing else None)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 # Calls keep verifying with the certificates held; the next round tries again.
                 logger.warning("%s", _describe(exc, self._owner, None))
                 self.ring.prune()
+
+    async def _until_next_round(self) -> None:
+        """Sleep until the next refresh; with a shared cache, take other workers' lists every `gap` meanwhile."""
+        remaining = self.next_delay()
+        while remaining > 0:
+            step = min(remaining, self.gap) if self._sharing is not None else remaining
+            await asyncio.sleep(step)
+            remaining -= step
+            if remaining > 0:
+                await self._adopted()  # a rotation one worker saw reaches this one
 
     async def close(self) -> None:
         """Stop the background refresh and any download in flight."""
@@ -242,6 +291,11 @@ class CertificateRefresher:
 
     def __repr__(self) -> str:
         return f"<CertificateRefresher every {self.interval:.0f} s, {len(self.ring)} keys>"
+
+
+def _running_here(task: asyncio.Task[Any] | None) -> bool:
+    """Whether `task` is running in the running loop (a task of a closed loop never finishes)."""
+    return task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
 
 
 def open_certificate_list(response: Response, apiv3_key: Secret) -> list[PlatformKey]:

@@ -6,18 +6,24 @@ private key.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import hashlib
 import os
 import re
 import sys
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+from .. import _hazmat
 from .._errors import KeyLoadError
 from .._types import PrivateKeyInput, PublicKeyInput
 
@@ -113,7 +119,13 @@ def _der(value: str, scheme: str, param: str, forms: str) -> bytes:
 def load_private_key(
     value: PrivateKeyInput, *, password: str | bytes | None = None, param: str = "private_key"
 ) -> RSAPrivateKey:
-    """Load the merchant's RSA private key from any accepted form."""
+    """Load the merchant's RSA private key from any accepted form (each distinct key is checked once per process)."""
+    return _load_private_key(value, password, param, check=True)
+
+
+def _load_private_key(
+    value: PrivateKeyInput, password: str | bytes | None, param: str, *, check: bool
+) -> RSAPrivateKey:
     if isinstance(value, RSAPrivateKey):
         return value
     if not isinstance(value, (str, bytes, os.PathLike)):
@@ -126,7 +138,7 @@ def load_private_key(
             text = value.decode("latin-1") if isinstance(value, bytes) else value
             if text.startswith(("private.pkcs1://", "private.pkcs8://")):
                 scheme = text[: text.index("://") + 3]
-                key = serialization.load_der_private_key(_der(text, scheme, param, PRIVATE_FORMS), secret)
+                key = _private(b"der", _der(text, scheme, param, PRIVATE_FORMS), secret, check)
                 return _rsa_private(key, param)
             if "-----BEGIN" in text:
                 pem = text.encode("latin-1")
@@ -135,7 +147,7 @@ def load_private_key(
             else:
                 raise _fail(param, "not a recognised key form", PRIVATE_FORMS)
         _misplaced_private(pem, param)
-        key = serialization.load_pem_private_key(pem, secret)
+        key = _private(b"pem", pem, secret, check)
     except KeyLoadError:
         raise
     except TypeError:
@@ -148,6 +160,32 @@ def load_private_key(
 def _rsa_private(key: object, param: str) -> RSAPrivateKey:
     if not isinstance(key, RSAPrivateKey):
         raise _fail(param, f"WeChat Pay needs an RSA key, got {type(key).__name__}", PRIVATE_FORMS)
+    return key
+
+
+# Keys loaded and checked, by a digest of their bytes: checking an RSA key costs about 40 ms, so a
+# process serving many clients with the same key checks it once. Bounded, least recently used out.
+_CHECKED: OrderedDict[bytes, PrivateKeyTypes] = OrderedDict()
+_CHECKED_SIZE = 1024
+_checked_lock = threading.Lock()
+
+
+def _private(form: bytes, data: bytes, password: bytes | None, check: bool) -> PrivateKeyTypes:
+    """Parse a PEM or DER private key; checked (once per distinct key) unless `check` is False."""
+    load = serialization.load_pem_private_key if form == b"pem" else serialization.load_der_private_key
+    if not check:  # parsed only, to refuse a wrong form or passphrase now; never cached nor used to sign
+        return load(data, password, unsafe_skip_rsa_key_validation=True)
+    digest = hashlib.sha256(b"\0".join((form, hashlib.sha256(password or b"").digest(), data))).digest()
+    with _checked_lock:
+        key = _CHECKED.get(digest)
+        if key is not None:
+            _CHECKED.move_to_end(digest)
+            return key
+    key = load(data, password)
+    with _checked_lock:
+        _CHECKED[digest] = key
+        while len(_CHECKED) > _CHECKED_SIZE:
+            _CHECKED.popitem(last=False)
     return key
 
 
@@ -235,3 +273,45 @@ def public_key_of(item: RSAPublicKey | x509.Certificate) -> RSAPublicKey:
 def load_public_key(value: PublicKeyInput, *, param: str = "public_key") -> RSAPublicKey:
     """Load an RSA public key from any accepted form (a certificate gives its key)."""
     return public_key_of(load_public(value, param=param))
+
+
+class DeferredKey:
+    """A merchant private key read and parsed now, whose check (the costly part of loading) waits for first use.
+
+    For processes with many merchants: `Client(…, defer_key_loading=True)`. A missing file, a
+    wrong passphrase or a non-RSA key still fail at once; the RSA consistency check (about 40 ms)
+    runs on the first signature or decryption, in a worker thread when an event loop is running.
+    """
+
+    __slots__ = ("_key", "_lock", "_param", "_password", "_value")
+
+    def __init__(
+        self, value: str | bytes | os.PathLike[str], *, password: str | bytes | None = None, param: str = "private_key"
+    ) -> None:
+        key = _load_private_key(value, password, param, check=False)
+        del key  # parsed to refuse bad input now; the key that signs is the checked one
+        self._value = value
+        self._password = password
+        self._param = param
+        self._key: RSAPrivateKey | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the key has been checked and loaded."""
+        return self._key is not None
+
+    def load(self) -> RSAPrivateKey:
+        """The checked key (loaded on the first call; later calls return it)."""
+        with self._lock:
+            if self._key is None:
+                self._key = load_private_key(self._value, password=self._password, param=self._param)
+            return self._key
+
+    async def sign(self, message: bytes) -> str:
+        """Base64 RSA-SHA256 signature of `message` (the first one checks the key, off the event loop)."""
+        key = self._key if self._key is not None else await asyncio.to_thread(self.load)
+        return _hazmat.rsa_sign(key, message)
+
+    def __repr__(self) -> str:
+        return f"<DeferredKey {'loaded' if self._key is not None else 'not loaded yet'}>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol, runtime_checkable
 
 from .._config import SEEN_IDS
@@ -21,6 +21,19 @@ class SeenIds(Protocol):
 
     async def add(self, notification_id: str) -> None:
         """Remember that this id was processed."""
+        ...
+
+
+@runtime_checkable
+class SharedSeenIds(SeenIds, Protocol):
+    """A store shared between processes (`RedisSeenIds`): it claims each id for one delivery among all of them."""
+
+    def claim(self, notification_id: str, event_type: str = "") -> AbstractAsyncContextManager[object]:
+        """Held while this delivery processes the id; recorded as processed when the block succeeds.
+
+        Raises DuplicateNotificationError when the id was processed already, and NotificationError
+        (status 503) while another delivery holds it or when the store cannot be reached.
+        """
         ...
 
 
@@ -72,6 +85,10 @@ class ReplayGuard:
             )
         self._in_flight.add(notification_id)
         try:
+            if isinstance(self.seen_ids, SharedSeenIds):  # the claim covers every process sharing the store
+                async with self.seen_ids.claim(notification_id, event_type):
+                    yield
+                return
             if self.seen_ids is not None and await self.seen_ids.seen(notification_id):
                 raise DuplicateNotificationError(notification_id, event_type)
             yield

@@ -130,6 +130,8 @@ class WebhookEndpoint(Endpoint[Notification]):
     to share one replay store between endpoints. A non-empty answer body is JSON.
     """
 
+    parser: NotificationParser
+
     def __init__(
         self, client: KeyHolder | NotificationParser, on_event: OnEvent, *, seen_ids: SeenIds | bool = True
     ) -> None:

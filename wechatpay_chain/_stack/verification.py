@@ -109,11 +109,13 @@ class Verifier:
         *,
         response: Response | None = None,
         keys: KeyLookup | None = None,
+        at: float | None = None,
     ) -> str:
         """Verify `Wechatpay-*` headers over `body`; returns the serial that signed it.
 
         `keys` looks the serial up instead of the client's keys (a certificate list checks itself
-        against the certificates it carries).
+        against the certificates it carries); `at` checks the timestamp against that time instead
+        of now (a certificate list received earlier by another worker).
         """
         timestamp = _header(headers, "Wechatpay-Timestamp", response, _TIMESTAMP, "timestamp")
         nonce = _header(headers, "Wechatpay-Nonce", response, _NONCE)
@@ -128,7 +130,7 @@ class Verifier:
                 check="signature-type",
                 response=response,
             )
-        skew = abs(self._clock() - int(timestamp))
+        skew = abs((self._clock() if at is None else at) - int(timestamp))
         if skew > self.window:
             raise SignatureError(
                 f"Wechatpay-Timestamp is {skew:.0f} s away from now (limit {self.window} s)",

@@ -11,6 +11,7 @@ from ._faults import Fault
 from ._http import Answer, Incoming, Refusal, error
 from ._notices import Notice
 from ._received import Received
+from ._thread import EmulatorThread
 from ._webhooks import Delivery
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Credentials",
     "Delivery",
     "Emulator",
+    "EmulatorThread",
     "Fault",
     "Files",
     "Incoming",

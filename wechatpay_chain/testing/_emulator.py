@@ -228,6 +228,12 @@ class Emulator:
         CA (`emu.client(merchant_cert=None)` gives one without the certificate, as does one whose
         `private_key=None` signs elsewhere: the certificate goes with the merchant's key).
         """
+        client = Client(**self.client_settings(**overrides))
+        self._clients.append(client)
+        return client
+
+    def client_settings(self, **overrides: Any) -> dict[str, Any]:
+        """The keyword arguments of a client of this emulator (for a client it does not close, a sync one)."""
         creds = self.credentials
         settings: dict[str, Any] = {
             "mchid": creds.mchid,
@@ -243,9 +249,7 @@ class Emulator:
         settings.update(overrides)
         if settings.get("private_key") is None and "merchant_cert" not in overrides:
             settings["merchant_cert"] = None
-        client = Client(**settings)
-        self._clients.append(client)
-        return client
+        return settings
 
     # -- extension and control ------------------------------------------------------------
 

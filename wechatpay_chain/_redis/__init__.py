@@ -1,0 +1,1 @@
+"""Redis for several workers: the shared notification replay guard and the shared certificate list (`redis` extra)."""
