@@ -45,6 +45,9 @@ async def test_a_tiny_run_measures_every_part_and_prints_every_row(tmp_path: Pat
     assert all(verdict_cell.search(line) for line in target_rows), target_rows
     for heading in ("Machine and versions", "Method", "Targets", "Notifications", "Memory per call in flight"):
         assert f"### {heading}" in text
+    layers = text.partition("### Where wechatpay_chain's CPU goes")[2].partition("###")[0]
+    for layer in ("logging middleware", "signer middleware", "verifier middleware", "**transport − bare aiohttp**"):
+        assert re.search(rf"^\| {re.escape(layer)}.* \| -?[\d.,]+ \(.*\) \| -?[\d.,]+ \(.*\) \|$", layers, re.M)
     assert "load average at end" in text and "cryptography: " in text
     # Every memory test ran to the end: a call's share of the peak is a real figure.
     assert all(len(figures.memory[m].values["floor"]) == 1 for m in METHODS)

@@ -25,6 +25,7 @@ from .calls import measure_calls
 from .chain_cost import measure_chain
 from .config import MODES, ROOT
 from .cores import measure_cores
+from .costs import measure_costs
 from .docs import write_report
 from .figures import Figures
 from .machine import load, machine
@@ -56,6 +57,7 @@ async def run(mode: str) -> tuple[Figures, str]:
         creds.save(keys)
         with child_server("benchmarks.performance.server", str(keys)) as api:
             await _part("calls", lambda: measure_calls(figures, creds, api, settings))
+            await _part("layer by layer", lambda: measure_costs(figures, creds, api, settings))
             await _part("beyond one core", lambda: measure_cores(figures, keys, api.url, settings))
             await _part("memory", lambda: asyncio.to_thread(measure_memory, figures, keys, api.url, settings))
         await _part("notifications", lambda: measure_notifications(figures, creds, settings))

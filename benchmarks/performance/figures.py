@@ -36,4 +36,5 @@ class Figures:
     core_rate: defaultdict[str, Rounds] = field(default_factory=_table)  # calls/s per arrangement
     core_cpu: defaultdict[str, Rounds] = field(default_factory=_table)  # client CPU µs per call, workers included
     micro: Rounds = field(default_factory=Rounds)  # ns per operation of the chain
+    costs: defaultdict[str, Rounds] = field(default_factory=_table)  # µs per call of each layer, per method
     notes: list[str] = field(default_factory=list)  # what could not be measured, and why

@@ -71,15 +71,29 @@ class Floor:
         base = {"Accept": "application/json", "User-Agent": user_agent, "Wechatpay-Serial": request_serial}
         self._headers = {"GET": base, "POST": {**base, "Content-Type": "application/json"}}
 
+    def request(self, method: str, i: int) -> tuple[str, bytes]:
+        """The target and body of call `i` (a POST's body serialised here, as every client must)."""
+        if method == "GET":
+            return f"/v3/pay/transactions/out-trade-no/{order_no(i)}?mchid={self._mchid}", b""
+        return "/" + NATIVE_PATH, orjson.dumps(native_order(self._mchid, i))
+
     async def get(self, i: int) -> Any:
         """GET call `i`: query an order."""
-        return await self._call("GET", f"/v3/pay/transactions/out-trade-no/{order_no(i)}?mchid={self._mchid}", b"")
+        return await self._call("GET", *self.request("GET", i))
 
     async def post(self, i: int) -> Any:
-        """POST call `i`: create a Native order (the body serialised here, as every client must)."""
-        return await self._call("POST", "/" + NATIVE_PATH, orjson.dumps(native_order(self._mchid, i)))
+        """POST call `i`: create a Native order."""
+        return await self._call("POST", *self.request("POST", i))
 
     async def _call(self, method: str, target: str, body: bytes) -> Any:
+        url = URL(self._origin + target, encoded=True)
+        headers = self.signed_headers(method, target, body)
+        async with self._session.request(method, url, data=body or None, headers=headers) as answer:
+            payload = await answer.read()
+            return self.accept(answer.status, answer.headers, payload)
+
+    def signed_headers(self, method: str, target: str, body: bytes) -> dict[str, str]:
+        """The request's headers, its Authorization signed afresh (the work before the I/O)."""
         timestamp = str(int(time.time()))
         nonce = os.urandom(16).hex()
         message = f"{method}\n{target}\n{timestamp}\n{nonce}\n".encode() + body + b"\n"
@@ -88,23 +102,22 @@ class Floor:
             f'{SCHEME} mchid="{self._mchid}",nonce_str="{nonce}",signature="{signature}",'
             f'timestamp="{timestamp}",serial_no="{self._serial}"'
         )
-        headers = {**self._headers[method], "Authorization": authorization}
-        url = URL(self._origin + target, encoded=True)
-        async with self._session.request(method, url, data=body or None, headers=headers) as answer:
-            payload = await answer.read()
-            h = answer.headers
-            if answer.status != 200:
-                raise FloorError(f"floor call failed: {answer.status} {payload[:200]!r}")
-            if h.get("Wechatpay-Signature-Type", SCHEME) != SCHEME:
-                raise FloorError("unsupported signature type")
-            _verify(
-                self._keys,
-                h["Wechatpay-Timestamp"],
-                h["Wechatpay-Nonce"],
-                h["Wechatpay-Signature"],
-                h["Wechatpay-Serial"],
-                payload,
-            )
+        return {**self._headers[method], "Authorization": authorization}
+
+    def accept(self, status: int, h: Mapping[str, str], payload: bytes) -> Any:
+        """The answer's JSON once its status, timestamp and signature are checked (the work after the I/O)."""
+        if status != 200:
+            raise FloorError(f"floor call failed: {status} {payload[:200]!r}")
+        if h.get("Wechatpay-Signature-Type", SCHEME) != SCHEME:
+            raise FloorError("unsupported signature type")
+        _verify(
+            self._keys,
+            h["Wechatpay-Timestamp"],
+            h["Wechatpay-Nonce"],
+            h["Wechatpay-Signature"],
+            h["Wechatpay-Serial"],
+            payload,
+        )
         return orjson.loads(payload)
 
 

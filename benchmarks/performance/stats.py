@@ -55,6 +55,10 @@ class Rounds:
         """The median of `name`'s values over the rounds."""
         return statistics.median(self.values[name])
 
+    def difference(self, name: str, *others: str) -> list[float]:
+        """The per-round values of `name` less those of `others` (paired: all from the same round)."""
+        return [a - sum(rest) for a, *rest in zip(self.values[name], *(self.values[o] for o in others), strict=True)]
+
     def ratio(self, name: str, other: str) -> Spread:
         """The spread of the per-round ratios `name / other` (paired: both from the same round)."""
         pairs = zip(self.values[name], self.values[other], strict=True)
