@@ -8,8 +8,10 @@ the rounds of its per-round value, and a ratio the median of its per-round ratio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 
@@ -34,9 +36,9 @@ def _async_runner(calls_of: dict[str, Callable[[int], Awaitable[object]]]) -> Ru
     return run
 
 
-def _thread_runner(calls_of: dict[str, Callable[[int], object]]) -> Runner:
+def _thread_runner(calls_of: dict[str, Callable[[int], object]], pools: dict[int, ThreadPoolExecutor]) -> Runner:
     async def run(method: str, calls: int, concurrency: int) -> Sample:
-        return await asyncio.to_thread(drive_threads, calls_of[method], calls, concurrency)
+        return await asyncio.to_thread(drive_threads, pools[concurrency], calls_of[method], calls, concurrency)
 
     return run
 
@@ -45,22 +47,25 @@ async def measure_calls(figures: Figures, creds: Credentials, api: Child, settin
     """Client CPU per call and calls per second of every SDK; the server's CPU per call alongside."""
     base_url = api.url
     keys = {creds.public_key_id: creds.public_key.public_key()}
-    session_sdk = sync_incumbent(creds, base_url, pooled_session())
-    async with (
-        aiohttp.ClientSession() as floor_session,
-        aiohttp.ClientSession() as control,
-        chain_client(creds, base_url) as client,
-        async_incumbent(creds, base_url) as async_sdk,
-    ):
+    async with contextlib.AsyncExitStack() as stack:
+        control = await stack.enter_async_context(aiohttp.ClientSession())  # reads the server's CPU
+        floor_session = await stack.enter_async_context(aiohttp.ClientSession())
+        client = await stack.enter_async_context(chain_client(creds, base_url))
+        async_sdk = await stack.enter_async_context(async_incumbent(creds, base_url))
         floor = Floor(creds.mchid, creds.serial, creds.merchant_key, keys, base_url, floor_session, user_agent())
+
+        def threads() -> dict[int, ThreadPoolExecutor]:
+            # A sync client keeps its threads for the whole run (one pool per concurrency), as an app does.
+            return {c: stack.enter_context(ThreadPoolExecutor(c)) for c in CONCURRENCY}
+
         runners: dict[str, Runner] = {
             FLOOR: _async_runner({"GET": floor.get, "POST": floor.post}),
             OURS: _async_runner(chain_calls(client)),
-            SESSION: _thread_runner(sync_calls(session_sdk)),
-            DEFAULT: _thread_runner(sync_calls(sync_incumbent(creds, base_url))),
+            SESSION: _thread_runner(sync_calls(sync_incumbent(creds, base_url, pooled_session())), threads()),
+            DEFAULT: _thread_runner(sync_calls(sync_incumbent(creds, base_url)), threads()),
             ASYNC: _async_runner(async_calls(async_sdk)),
         }
-        for method in METHODS:  # warm up: connections open, caches filled
+        for method in METHODS:  # warm up: connections open, threads started, caches filled
             for c in CONCURRENCY:
                 for run in runners.values():
                     await run(method, min(max(2 * c, 32), settings.calls), c)

@@ -31,7 +31,7 @@ def _uncached_hop_ns(client: object, number: int) -> float:
 
 def measure_chain(figures: Figures, creds: Credentials, settings: Settings) -> None:
     """ns per operation, one value per round (the median is reported)."""
-    client = chain_client(creds, "http://127.0.0.1:9/")  # never called
+    client = chain_client(creds)
     n = settings.micro
     node = client.v3.pay.transactions
     node.outTradeNo  # noqa: B018 (cache the child)

@@ -87,7 +87,7 @@ def _answering(
 
 
 def _client(creds: Credentials, layers: tuple[str, ...], answer: tuple[int, CIMultiDictProxy[str], bytes]) -> Client:
-    client = chain_client(creds, "http://127.0.0.1:9/")  # never reached: the last middleware answers
+    client = chain_client(creds)  # its last middleware answers: nothing is sent
     for name in LAYERS:
         if name not in layers:
             client.middleware.remove(name)

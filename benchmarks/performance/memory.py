@@ -111,12 +111,14 @@ def measure_memory(figures: Figures, keys_dir: Path, base_url: str, settings: Se
         for method in METHODS:
             order = [FLOOR, OURS]
             shuffle(order)
-            for sdk in order:
-                result = run_child(sdk, method, keys_dir, base_url, settings)
-                if not result["finished"]:
-                    raise RuntimeError(
-                        f"{sdk} did not finish {settings.in_flight:,} {method} calls in {settings.deadline} s"
-                    )
+            results = {sdk: run_child(sdk, method, keys_dir, base_url, settings) for sdk in order}
+            late = [sdk for sdk, result in results.items() if not result["finished"]]
+            if late:  # a round counts only whole, or the pairs would not match
+                figures.notes.append(
+                    f"memory, {method}: a round left out, {late} not done within {settings.deadline} s"
+                )
+                continue
+            for sdk, result in results.items():
                 figures.memory[method].add(sdk, per_call_kib(result, settings.in_flight))
     for method in METHODS:
         figures.memory_incumbent[method] = run_child(ASYNC, method, keys_dir, base_url, settings)

@@ -35,7 +35,7 @@ def notifications(creds: Credentials, count: int, first: int = 0) -> list[tuple[
 
 async def measure_notifications(figures: Figures, creds: Credentials, settings: Settings) -> None:
     """CPU µs per notification of `NotificationParser.parse` and of the floor, each round in a shuffled order."""
-    client = chain_client(creds, "http://127.0.0.1:9/")  # never called: it holds the keys
+    client = chain_client(creds)
     parser = NotificationParser(client, seen_ids=False)
     floor = NotificationFloor({creds.public_key_id: creds.public_key.public_key()}, creds.apiv3_key)
     # The headers as aiohttp.web hands them over (the ASGI form is measured with the adapters).

@@ -10,8 +10,10 @@ from wechatpay_chain.testing import Credentials
 from .sampling import Call
 from .workload import native_order, order_no
 
+KEYS_ONLY = "http://127.0.0.1:9/"  # for a client that only holds keys (notifications): nothing listens there
 
-def chain_client(creds: Credentials, base_url: str, **options: Any) -> Client:
+
+def chain_client(creds: Credentials, base_url: str = KEYS_ONLY, **options: Any) -> Client:
     """A wechatpay_chain client with its default stack, pointed at the benchmark server."""
     return Client(
         creds.mchid,

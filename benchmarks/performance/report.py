@@ -311,7 +311,8 @@ def method(settings: Settings) -> list[str]:
         "- **Calls.** GET: query an order (`v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=…`). POST: create a "
         "Native order (`v3/pay/transactions/native`, a JSON body of about 300 bytes). Every SDK reads the verified "
         f"answer's JSON. {_count(s.rounds, 'round')}; in each, every SDK makes {s.calls:,} calls of each method at "
-        "each concurrency (coroutines on one event loop; wechatpayv3's sync client from as many threads).",
+        "each concurrency (coroutines on one event loop; wechatpayv3's sync client from as many threads, kept "
+        "for the whole run).",
         "- **Floor.** aiohttp (a default session) + orjson + cryptography, nothing else, doing per call all the "
         "protocol requires: a random nonce, the signing message, the RSA signature, the headers, the request, the "
         "answer's timestamp window and RSA verification over the received bytes, `orjson.loads` of the answer "

@@ -44,16 +44,15 @@ async def drive(call: Call, calls: int, concurrency: int) -> Sample:
     return Sample(calls, time.perf_counter() - wall, time.process_time() - cpu)
 
 
-def drive_threads(call: Callable[[int], object], calls: int, concurrency: int) -> Sample:
-    """Make `calls` calls from `concurrency` threads."""
+def drive_threads(pool: ThreadPoolExecutor, call: Callable[[int], object], calls: int, concurrency: int) -> Sample:
+    """Make `calls` calls from `concurrency` threads of `pool` (kept between samples, as an app keeps its threads)."""
     counter = itertools.count()
 
     def worker() -> None:
         while (i := next(counter)) < calls:
             call(i)
 
-    with ThreadPoolExecutor(concurrency) as pool:
-        wall, cpu = time.perf_counter(), time.process_time()
-        for future in [pool.submit(worker) for _ in range(concurrency)]:
-            future.result()
-        return Sample(calls, time.perf_counter() - wall, time.process_time() - cpu)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for future in [pool.submit(worker) for _ in range(concurrency)]:
+        future.result()
+    return Sample(calls, time.perf_counter() - wall, time.process_time() - cpu)

@@ -21,10 +21,11 @@ from typing import Any
 
 from aiohttp import web
 
-from wechatpay_chain import Client, Notification, asgi_app, handler_for
+from wechatpay_chain import Notification, asgi_app, handler_for
 from wechatpay_chain.testing import Credentials
 
 from .floor import NotificationFloor
+from .ours import chain_client
 from .processes import CPU_PATH, cpu_text, listening_socket, until_stdin_closes
 
 Scope = MutableMapping[str, Any]
@@ -34,16 +35,6 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 async def on_event(notification: Notification) -> None:
     """The merchant's business: nothing here."""
-
-
-def _client(creds: Credentials) -> Client:
-    return Client(
-        creds.mchid,
-        creds.serial,
-        creds.merchant_key,
-        {creds.public_key_id: creds.public_key.public_key()},
-        apiv3_key=creds.apiv3_key,
-    )
 
 
 def _floor(creds: Credentials) -> NotificationFloor:
@@ -66,7 +57,7 @@ def aiohttp_app(creds: Credentials) -> web.Application:
         return web.Response(text=cpu_text())
 
     app = web.Application()
-    app.router.add_post("/adapter", handler_for(_client(creds), on_event))
+    app.router.add_post("/adapter", handler_for(chain_client(creds), on_event))
     app.router.add_post("/bare", bare)
     app.router.add_get(CPU_PATH, cpu)
     return app
@@ -89,7 +80,7 @@ async def _reply(send: Send, status: int, body: bytes = b"") -> None:
 def asgi(creds: Credentials) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """The ASGI endpoints, routed by path."""
     floor = _floor(creds)
-    adapter = asgi_app(_client(creds), on_event)
+    adapter = asgi_app(chain_client(creds), on_event)
 
     async def bare(scope: Scope, receive: Receive, send: Send) -> None:
         body = await _body(receive)
