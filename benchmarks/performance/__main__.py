@@ -87,7 +87,7 @@ def main() -> None:
         write_report(DOCS_PAGE, text)
         print(f"report: {DOCS_PAGE}")
     if args.json is not None:
-        args.json.write_text(json.dumps(asdict(figures), indent=1))
+        args.json.write_text(json.dumps(figures, default=vars, indent=1))  # dataclasses as their fields
         print(f"figures: {args.json}")
 
 

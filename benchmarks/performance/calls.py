@@ -1,7 +1,8 @@
 """Signed and verified calls: every SDK, GET and POST, at every concurrency, in paired interleaved rounds.
 
 Each round measures every cell (method × concurrency) once for every SDK, back to back in a
-shuffled order, so a drift of the machine falls on all of them alike; a figure is the median over
+shuffled order with the floor and wechatpay_chain side by side (their ratio is a target), so a
+drift of the machine falls on all of them alike; a figure is the median over
 the rounds of its per-round value, and a ratio the median of its per-round ratios.
 """
 
@@ -18,7 +19,7 @@ import aiohttp
 from wechatpay_chain._config import user_agent
 from wechatpay_chain.testing import Credentials
 
-from .config import ASYNC, CONCURRENCY, DEFAULT, FLOOR, METHODS, OURS, SDKS, SESSION, Settings
+from .config import ASYNC, CONCURRENCY, DEFAULT, FLOOR, INCUMBENTS, METHODS, OURS, SESSION, Settings
 from .figures import Figures, cell
 from .floor import Floor
 from .incumbent import async_calls, async_incumbent, pooled_session, sync_calls, sync_incumbent
@@ -41,6 +42,15 @@ def _thread_runner(calls_of: dict[str, Callable[[int], object]], pools: dict[int
         return await asyncio.to_thread(drive_threads, pools[concurrency], calls_of[method], calls, concurrency)
 
     return run
+
+
+def _order(rng: random.Random) -> list[str]:
+    """The SDKs in a random order, the floor and wechatpay_chain side by side (their ratio is the target)."""
+    pair, others = [FLOOR, OURS], list(INCUMBENTS)
+    rng.shuffle(pair)
+    rng.shuffle(others)
+    at = rng.randrange(len(others) + 1)
+    return others[:at] + pair + others[at:]
 
 
 async def measure_calls(figures: Figures, creds: Credentials, api: Child, settings: Settings) -> None:
@@ -69,14 +79,12 @@ async def measure_calls(figures: Figures, creds: Credentials, api: Child, settin
             for c in CONCURRENCY:
                 for run in runners.values():
                     await run(method, min(max(2 * c, 32), settings.calls), c)
-        shuffle = random.Random(15).shuffle
+        rng = random.Random(15)
         for r in range(settings.rounds):
             for method in METHODS:
                 for c in CONCURRENCY:
                     key = cell(method, c)
-                    order = list(SDKS)
-                    shuffle(order)
-                    for sdk in order:
+                    for sdk in _order(rng):
                         before = await api.cpu(control)
                         sample = await runners[sdk](method, settings.calls, c)
                         figures.server[key].add(sdk, (await api.cpu(control) - before) / sample.calls * 1e6)

@@ -32,7 +32,7 @@ class Figures:
     webhook_rate: defaultdict[str, Rounds] = field(default_factory=_table)  # deliveries/s: bare handler, adapter
     webhook_cpu: defaultdict[str, Rounds] = field(default_factory=_table)  # server CPU µs per delivery
     memory: defaultdict[str, Rounds] = field(default_factory=_table)  # KiB per call in flight, per method
-    memory_incumbent: dict[str, dict[str, float]] = field(default_factory=dict)  # one run per method
+    memory_incumbent: dict[str, dict[str, Any]] = field(default_factory=dict)  # one run per method
     core_rate: defaultdict[str, Rounds] = field(default_factory=_table)  # calls/s per arrangement
     core_cpu: defaultdict[str, Rounds] = field(default_factory=_table)  # client CPU µs per call, workers included
     micro: Rounds = field(default_factory=Rounds)  # ns per operation of the chain

@@ -3,8 +3,14 @@
 `python -m benchmarks.performance.memory SDK METHOD KEYS_DIR BASE_URL IN_FLIGHT DEADLINE` makes one call
 (to load and warm everything), reads its resident set size, starts IN_FLIGHT calls at once with
 `asyncio.gather` (on 100 connections, aiohttp's default and httpx's) and prints, as JSON, the
-baseline and the peak RSS until they all finished (or DEADLINE passed). A call's share is
-(peak - baseline) / IN_FLIGHT. The floor and wechatpay_chain run in alternating order, paired by round.
+baseline and the peak RSS until they all finished (or DEADLINE passed), and how many failed. A
+call's share is (peak - baseline) / IN_FLIGHT. The floor and wechatpay_chain run in a shuffled
+order, paired by round.
+
+Every SDK gets the same bounds: PATIENCE seconds in all and for connecting. The event loop signs
+every call before any of them gets far (the first connections are opened, then the loop signs the
+thousands of calls behind them), so a connect bound of a few seconds (wechatpay_chain's default
+5 s, httpx's 10 s) fails the first calls of such a burst; aiohttp's own default has no connect bound.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
+from wechatpay_chain import Timeout
 from wechatpay_chain._config import user_agent
 from wechatpay_chain.testing import Credentials
 
@@ -58,10 +66,12 @@ async def _setup(
         floor = Floor(creds.mchid, creds.serial, creds.merchant_key, keys, base_url, session, user_agent())
         return {"GET": floor.get, "POST": floor.post}
     if sdk == OURS:
-        return chain_calls(await stack.enter_async_context(chain_client(creds, base_url, timeout=PATIENCE)))
+        patience = Timeout(total=PATIENCE, connect=PATIENCE)
+        return chain_calls(await stack.enter_async_context(chain_client(creds, base_url, timeout=patience)))
     from .incumbent import async_calls, async_incumbent  # only its own process loads the incumbent
 
-    return async_calls(await stack.enter_async_context(async_incumbent(creds, base_url, timeout=PATIENCE)))
+    sdk_client = async_incumbent(creds, base_url, timeout=(PATIENCE, PATIENCE))  # (connect, read)
+    return async_calls(await stack.enter_async_context(sdk_client))
 
 
 async def memory_child(sdk: str, method: str, keys_dir: Path, base_url: str, in_flight: int, deadline: float) -> None:
@@ -73,9 +83,10 @@ async def memory_child(sdk: str, method: str, keys_dir: Path, base_url: str, in_
         baseline = rss_now_kib()
         start = time.perf_counter()
 
-        def report(finished: bool) -> None:
+        def report(finished: bool, failed: list[BaseException] = []) -> None:  # noqa: B006 (never mutated)
             figures = {"baseline_kib": baseline, "peak_kib": _status_kib("VmHWM"), "finished": finished}
-            print(json.dumps({**figures, "seconds": time.perf_counter() - start}), flush=True)
+            errors = {"failed": len(failed), "error": repr(failed[0])[:300] if failed else ""}
+            print(json.dumps({**figures, **errors, "seconds": time.perf_counter() - start}), flush=True)
 
         def give_up() -> None:
             # From a thread: an SDK whose event loop is stuck in one long step never sees an asyncio timeout.
@@ -84,19 +95,31 @@ async def memory_child(sdk: str, method: str, keys_dir: Path, base_url: str, in_
 
         watchdog = threading.Timer(deadline, give_up)
         watchdog.start()
-        await asyncio.gather(*(call(i) for i in range(in_flight)))
+        outcomes = await asyncio.gather(*(call(i) for i in range(in_flight)), return_exceptions=True)
         watchdog.cancel()
-        report(True)
+        report(True, [o for o in outcomes if isinstance(o, BaseException)])
 
 
-def run_child(sdk: str, method: str, keys_dir: Path, base_url: str, settings: Settings) -> dict[str, float]:
-    """One memory test in a fresh process; its JSON line."""
+def run_child(sdk: str, method: str, keys_dir: Path, base_url: str, settings: Settings) -> dict[str, Any]:
+    """One memory test in a fresh process; its JSON line (or why there is none)."""
     args = [sdk, method, str(keys_dir), base_url, str(settings.in_flight), str(settings.deadline)]
-    out = subprocess.run(
-        [sys.executable, "-m", __spec__.name, *args], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run([sys.executable, "-m", __spec__.name, *args], cwd=ROOT, capture_output=True, text=True)
+    lines = out.stdout.strip().splitlines()
+    if out.returncode or not lines:
+        return {"finished": False, "failed": 0, "error": out.stderr.strip()[-300:], "seconds": 0.0}
+    result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def trouble(result: dict[str, Any], settings: Settings) -> str:
+    """What went wrong in a memory test ("" when nothing did)."""
+    if result.get("error") and not result.get("failed"):
+        return f"crashed: {result['error']}"
+    if not result["finished"]:
+        return f"not done within {settings.deadline:.0f} s"
+    if result["failed"]:
+        return f"{result['failed']:,} calls failed, the first with {result['error']}"
+    return ""
 
 
 def per_call_kib(result: dict[str, float], in_flight: int) -> float:

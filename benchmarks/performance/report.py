@@ -30,6 +30,7 @@ from .config import (
     Target,
 )
 from .figures import Figures, cell
+from .memory import trouble
 from .stats import Rounds, Spread
 
 
@@ -195,12 +196,12 @@ def memory(figures: Figures) -> list[str]:
     for method in METHODS:
         m = figures.memory[method]
         theirs = figures.memory_incumbent.get(method)
-        if theirs is None:
-            incumbent = "not run"
-        elif theirs["finished"]:
-            incumbent = f"{(theirs['peak_kib'] - theirs['baseline_kib']) / in_flight:,.1f}"
+        problem = trouble(theirs, Settings(**figures.settings)) if theirs is not None else "not run"
+        if problem:
+            incumbent = problem
         else:
-            incumbent = f"did not finish in {theirs['seconds']:.0f} s"
+            assert theirs is not None
+            incumbent = f"{(theirs['peak_kib'] - theirs['baseline_kib']) / in_flight:,.1f}"
         lines.append(
             _row(
                 f"{method}, {in_flight:,} in flight",
@@ -304,7 +305,8 @@ def method(settings: Settings) -> list[str]:
     return [
         "- **Paired, interleaved rounds.** Every figure is the median over rounds of its per-round value; every "
         "ratio is the median of its per-round ratios (both sides from the same round, run back to back in a "
-        "shuffled order), with the 10th–90th percentile of those ratios as its spread. Never a best-of.",
+        "shuffled order; the two sides of a target's ratio side by side), with the 10th–90th percentile of those "
+        "ratios as its spread. Never a best-of.",
         "- **Server.** A bare aiohttp.web app in its own process, as WeChat Pay: it RSA-verifies every request and "
         "RSA-signs every answer with a fresh nonce. Client CPU is `time.process_time()` of the client's process "
         "(all its threads), so the server's work never counts; the server's CPU per call is read from the server.",
@@ -328,7 +330,8 @@ def method(settings: Settings) -> list[str]:
         f"{s.deliveries:,} never-seen notifications per handler and round, {WEBHOOK_CONCURRENCY} in flight, "
         f"{_count(s.webhook_rounds, 'round')}.",
         f"- **Memory.** {s.in_flight:,} calls started at once with `asyncio.gather` in a fresh process per run, on "
-        "100 connections; a call's share is (peak RSS − RSS before) / calls; "
+        "100 connections, every SDK with the same bounds (10 minutes, connecting included); a call's share is "
+        "(peak RSS − RSS before) / calls; "
         f"{_count(s.memory_rounds, 'round')} of floor and wechatpay_chain, one run of wechatpayv3 async.",
         f"- **Beyond one core.** One client process; one with `ProcessPoolSigner(key, workers={POOL_WORKERS})`; two "
         "processes each with its own client and half the calls in flight. Calls/s over the wall time of all; CPU "
