@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks.performance.machine import machine
+from benchmarks.performance.stats import percentile
 
 FLOOR = (
     "import aiohttp, orjson; "
@@ -52,12 +54,6 @@ def rounds(count: int) -> tuple[list[float], list[float]]:
     return floor, ours
 
 
-def percentile(values: list[float], share: float) -> float:
-    """The `share` quantile of `values` (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def main() -> int:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,7 +64,8 @@ def main() -> int:
     compileall.compile_dir(Path(wechatpay_chain.__file__).parent, quiet=1)
     floor, ours = rounds(args.rounds)
     ratios = [o / f for f, o in zip(floor, ours, strict=True)]
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}")
+    for name, value in machine().items():
+        print(f"{name}: {value}")
     print(f"method: {args.rounds} paired rounds of two fresh interpreters each, order alternating")
     print(
         "floor (aiohttp + orjson + cryptography's RSA, hashes, AES-GCM): "

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .import_time import percentile
+from .performance.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 STUBS = ROOT / "wechatpay_chain" / "_typed" / "__init__.pyi"

@@ -1,4 +1,4 @@
-"""What the chain itself costs: attribute hops, template expansion, request building."""
+"""What the chain itself costs, in ns per operation: attribute hops, template expansion, request building."""
 
 from __future__ import annotations
 
@@ -13,37 +13,45 @@ from wechatpay_chain.testing import Credentials
 from .config import Settings
 from .figures import Figures
 from .ours import chain_client
+from .workload import QUERY_TEMPLATE, native_order, order_no
 
 
-def per_op_ns(stmt: Callable[[], object], number: int) -> float:
-    """Best of 5 runs, ns per call of `stmt`."""
-    return min(timeit.repeat(stmt, number=number, repeat=5)) / number * 1e9
+def _ns(stmt: Callable[[], object], number: int) -> float:
+    return timeit.timeit(stmt, number=number) / number * 1e9
 
 
-def measure_chain(figures: Figures, creds: Credentials, base_url: str, settings: Settings) -> None:
-    """ns per attribute hop (cached, uncached), per template expansion, per whole request build."""
-    client = chain_client(creds, base_url)
+def _uncached_hop_ns(client: object, number: int) -> float:
+    # A hop is uncached once per parent, so each one hops from a fresh parent.
+    parents = [Chain(client, "v3/pay/transactions") for _ in range(number)]  # type: ignore[arg-type]
+    started = time.perf_counter()
+    for parent in parents:
+        parent.outTradeNo  # noqa: B018
+    return (time.perf_counter() - started) / number * 1e9
+
+
+def measure_chain(figures: Figures, creds: Credentials, settings: Settings) -> None:
+    """ns per operation, one value per round (the median is reported)."""
+    client = chain_client(creds)
     n = settings.micro
     node = client.v3.pay.transactions
     node.outTradeNo  # noqa: B018 (cache the child)
-    figures.micro["cached hop (node.child)"] = per_op_ns(lambda: node.outTradeNo, n)
-    figures.micro["cached hop from the client (client.v3)"] = per_op_ns(lambda: client.v3, n)
-    figures.micro["cached 5-hop path, per hop"] = (
-        per_op_ns(lambda: client.v3.pay.transactions.outTradeNo._out_trade_no_, n) / 5
-    )
-    rounds = []  # a hop is uncached once per parent, so each round hops from fresh parents
-    for _ in range(5):
-        parents = [Chain(client, "v3/pay/transactions") for _ in range(n // 5)]
-        hop = iter(parents).__next__
-        start = time.perf_counter()
-        for _ in range(len(parents)):
-            hop().outTradeNo  # noqa: B018
-        rounds.append((time.perf_counter() - start) / len(parents) * 1e9)
-    figures.micro["uncached hop (new child node)"] = min(rounds)
-    template = parse("v3/pay/transactions/out-trade-no/{out_trade_no}")
-    values = {"out_trade_no": "1217752501201407033233368018"}
-    figures.micro["template expansion (one placeholder)"] = per_op_ns(lambda: template.expand(values), n)
-    options = {"json": None, "query": {"mchid": creds.mchid}, "body": None, "headers": None}
-    figures.micro["build_request (template, query, headers)"] = per_op_ns(
-        lambda: client.build_request("GET", template.source, values, options), n // 10
-    )
+    template = parse(QUERY_TEMPLATE)
+    values = {"out_trade_no": order_no(1)}
+    get = {"json": None, "query": {"mchid": creds.mchid}, "body": None, "headers": None}
+    post = {"json": native_order(creds.mchid, 1), "query": None, "body": None, "headers": None}
+    figures_of: dict[str, Callable[[], float]] = {
+        "cached hop (node.child)": lambda: _ns(lambda: node.outTradeNo, n),
+        "cached hop from the client (client.v3)": lambda: _ns(lambda: client.v3, n),
+        "cached 5-hop path, per hop": lambda: _ns(lambda: client.v3.pay.transactions.outTradeNo._out_trade_no_, n) / 5,
+        "uncached hop (new child node)": lambda: _uncached_hop_ns(client, n // 10),
+        "template expansion (one placeholder)": lambda: _ns(lambda: template.expand(values), n),
+        "build_request, GET (template, query, headers)": lambda: _ns(
+            lambda: client.build_request("GET", QUERY_TEMPLATE, values, get), n // 10
+        ),
+        "build_request, POST (JSON body, headers)": lambda: _ns(
+            lambda: client.build_request("POST", "v3/pay/transactions/native", {}, post), n // 10
+        ),
+    }
+    for _ in range(settings.micro_rounds):
+        for name, measure in figures_of.items():
+            figures.micro.add(name, measure())

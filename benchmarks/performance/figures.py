@@ -1,39 +1,40 @@
-"""What one run measured, and the figures derived from its samples."""
+"""What one run measured: per-round values of every contestant, kept raw (the report derives the figures)."""
 
 from __future__ import annotations
 
-import statistics
+from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from .sampling import Sample
+from .stats import Rounds
+
+
+def _table() -> defaultdict[str, Rounds]:
+    return defaultdict(Rounds)
+
+
+def cell(method: str, concurrency: int) -> str:
+    """The key of one method and concurrency in the tables below."""
+    return f"{method} {concurrency}"
 
 
 @dataclass
 class Figures:
-    """Everything one run measured."""
+    """Everything one run measured, keyed by `cell(method, concurrency)` or by framework."""
 
     mode: str
     machine: dict[str, str]
-    samples: dict[str, dict[int, list[Sample]]] = field(default_factory=dict)
-    micro: dict[str, float] = field(default_factory=dict)
-    memory: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    # Best of the repeats: a busy machine only ever adds time, so the best sample is the closest
-    # to what the code costs, and it is taken the same way for every SDK.
-
-    def cpu_us(self, sdk: str, c: int) -> float:
-        """Least client CPU per call over the repeats (this process and its workers), µs."""
-        return min((s.cpu + s.children_cpu) / s.calls for s in self.samples[sdk][c]) * 1e6
-
-    def children_us(self, sdk: str, c: int) -> float:
-        """The worker processes' share of the sample `cpu_us` picks, µs per call."""
-        best = min(self.samples[sdk][c], key=lambda s: (s.cpu + s.children_cpu) / s.calls)
-        return best.children_cpu / best.calls * 1e6
-
-    def rate(self, sdk: str, c: int) -> float:
-        """Most calls per second over the repeats."""
-        return max(s.calls / s.wall for s in self.samples[sdk][c])
-
-    def server_us(self, sdk: str, c: int) -> float:
-        """Median server CPU per call while serving `sdk`, µs (/proc counts in 10 ms ticks: a rough figure)."""
-        return statistics.median(s.server_cpu / s.calls for s in self.samples[sdk][c]) * 1e6
+    settings: dict[str, Any]
+    cpu: defaultdict[str, Rounds] = field(default_factory=_table)  # client CPU µs per call, per SDK
+    rate: defaultdict[str, Rounds] = field(default_factory=_table)  # calls per second, per SDK
+    server: defaultdict[str, Rounds] = field(default_factory=_table)  # server CPU µs per call while serving each SDK
+    notifications: Rounds = field(default_factory=Rounds)  # CPU µs per notification parsed
+    webhook_rate: defaultdict[str, Rounds] = field(default_factory=_table)  # deliveries/s: bare handler, adapter
+    webhook_cpu: defaultdict[str, Rounds] = field(default_factory=_table)  # server CPU µs per delivery
+    memory: defaultdict[str, Rounds] = field(default_factory=_table)  # KiB per call in flight, per method
+    memory_incumbent: dict[str, dict[str, Any]] = field(default_factory=dict)  # one run per method
+    core_rate: defaultdict[str, Rounds] = field(default_factory=_table)  # calls/s per arrangement
+    core_cpu: defaultdict[str, Rounds] = field(default_factory=_table)  # client CPU µs per call, workers included
+    micro: Rounds = field(default_factory=Rounds)  # ns per operation of the chain
+    costs: defaultdict[str, Rounds] = field(default_factory=_table)  # µs per call of each layer, per method
+    notes: list[str] = field(default_factory=list)  # what could not be measured, and why

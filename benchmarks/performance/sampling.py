@@ -1,4 +1,4 @@
-"""Timing a batch of calls: from coroutines on one event loop, or from threads."""
+"""Timing a batch of calls, from coroutines on one event loop or from threads: wall time and this process's CPU."""
 
 from __future__ import annotations
 
@@ -12,19 +12,27 @@ from dataclasses import dataclass
 Call = Callable[[int], Awaitable[object]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sample:
-    """One timed batch: wall time, client CPU time (own, child processes') and server CPU time for `calls` calls."""
+    """One timed batch: `calls` calls took `wall` seconds and `cpu` seconds of this process's CPU (all threads)."""
 
     calls: int
     wall: float
     cpu: float
-    server_cpu: float = 0.0
-    children_cpu: float = 0.0
+
+    @property
+    def cpu_us(self) -> float:
+        """CPU µs per call."""
+        return self.cpu / self.calls * 1e6
+
+    @property
+    def rate(self) -> float:
+        """Calls per second."""
+        return self.calls / self.wall
 
 
 async def drive(call: Call, calls: int, concurrency: int) -> Sample:
-    """Make `calls` calls, `concurrency` at a time; time them."""
+    """Make `calls` calls, `concurrency` at a time, on this event loop."""
     counter = itertools.count()
 
     async def worker() -> None:
@@ -36,16 +44,15 @@ async def drive(call: Call, calls: int, concurrency: int) -> Sample:
     return Sample(calls, time.perf_counter() - wall, time.process_time() - cpu)
 
 
-def drive_threads(call: Callable[[int], object], calls: int, concurrency: int) -> Sample:
-    """Make `calls` calls from `concurrency` threads; time them."""
+def drive_threads(pool: ThreadPoolExecutor, call: Callable[[int], object], calls: int, concurrency: int) -> Sample:
+    """Make `calls` calls from `concurrency` threads of `pool` (kept between samples, as an app keeps its threads)."""
     counter = itertools.count()
 
     def worker() -> None:
         while (i := next(counter)) < calls:
             call(i)
 
-    with ThreadPoolExecutor(concurrency) as pool:
-        wall, cpu = time.perf_counter(), time.process_time()
-        for future in [pool.submit(worker) for _ in range(concurrency)]:
-            future.result()
-        return Sample(calls, time.perf_counter() - wall, time.process_time() - cpu)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for future in [pool.submit(worker) for _ in range(concurrency)]:
+        future.result()
+    return Sample(calls, time.perf_counter() - wall, time.process_time() - cpu)

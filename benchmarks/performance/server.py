@@ -1,43 +1,36 @@
-"""The benchmark's server: the Emulator in a process of its own, answering an order query.
+"""The API server of the benchmark: WeChat Pay's part, in a process of its own.
 
-`python -m benchmarks.performance.server KEYS_DIR` prints `port <n>` once it listens and stops when its
-standard input closes (so it never outlives the benchmark that started it).
+`python -m benchmarks.performance.server KEYS_DIR` (see processes.py for how it is run).
 
-Every request is authenticated for real (RSA verify of the merchant's signature). The answer is
-always the same order, so its signature is made once every SIGN_EVERY seconds instead of once per
-request: an RSA signature costs as much CPU as the whole client call, and a server that pays it
-on each answer would be the bottleneck of every client measured, hiding their differences. Each
-client still verifies every answer it receives.
+Like WeChat Pay, it authenticates every request (an RSA verification of the merchant's signature
+over the method, target, timestamp, nonce and body received) and signs every answer with a fresh
+nonce (an RSA signature, about as much CPU as the client's own). It is a bare aiohttp.web app, not
+the emulator, so that what it costs is mostly that cryptography. Running in its own process, its
+CPU never counts as the client's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+from aiohttp import web
 
-from wechatpay_chain.testing import Answer, Emulator, Incoming
-from wechatpay_chain.testing._auth import sign_answer
+from wechatpay_chain.testing import Credentials
+from wechatpay_chain.testing._auth import AuthError, Merchant, authenticate, sign_answer
 
-from .config import ROOT
-from .cpu import process_cpu
-
-TEMPLATE = "v3/pay/transactions/out-trade-no/{out_trade_no}"
-SIGN_EVERY = 60.0  # seconds; well inside the 300 s window clients accept
+from .processes import CPU_PATH, cpu_text, listening_socket, until_stdin_closes
+from .workload import NATIVE_PATH, QUERY_TEMPLATE
 
 ORDER = {
     "appid": "wxd678efh567hg6787",
     "mchid": "1900000109",
-    "out_trade_no": "1217752501201407033233368018",
-    "transaction_id": "1217752501201407033233368018",
-    "trade_type": "JSAPI",
+    "out_trade_no": "",
+    "transaction_id": "4200000000000000000000000000",
+    "trade_type": "NATIVE",
     "trade_state": "SUCCESS",
     "trade_state_desc": "支付成功",
     "bank_type": "CMC",
@@ -50,69 +43,47 @@ ORDER = {
 }
 
 
-class OrderAnswer:
-    """Answers the order query with one fixed body, re-signed every SIGN_EVERY seconds."""
+def api(creds: Credentials) -> web.Application:
+    """The two endpoints the benchmark calls, and `GET /cpu`."""
+    merchants = {creds.mchid: Merchant(creds.mchid, creds.serial, creds.merchant_key.public_key())}
+    serial, key = creds.signing_key(public_key=True)
 
-    def __init__(self, emulator: Emulator) -> None:
-        self._emulator = emulator
-        self._body = orjson.dumps(ORDER)
-        self._headers: dict[str, str] = {}
-        self._signed_at = 0.0
+    async def answer(request: web.Request, payload: dict[str, object]) -> web.Response:
+        body = await request.read()
+        try:
+            authenticate(merchants, request.method, request.raw_path, request.headers, body, time.time())
+        except AuthError as exc:
+            failure = orjson.dumps({"code": "SIGN_ERROR", "message": str(exc)})
+            return web.Response(status=401, body=failure, content_type="application/json")
+        reply = orjson.dumps(payload)
+        headers = {**sign_answer(key, serial, reply, int(time.time())), "Request-ID": "bench"}
+        return web.Response(body=reply, headers=headers, content_type="application/json", charset="utf-8")
 
-    def __call__(self, incoming: Incoming) -> Answer:
-        """The order, with the current signature."""
-        # The emulator keeps every request it receives; a benchmark sends too many to keep.
-        self._emulator.received.clear()
-        now = time.monotonic()
-        if now - self._signed_at > SIGN_EVERY:
-            creds = self._emulator.credentials
-            signed = sign_answer(creds.public_key, creds.public_key_id, self._body, int(self._emulator.now()))
-            self._headers = {**signed, "Content-Type": "application/json; charset=utf-8"}
-            self._signed_at = now
-        return Answer(200, self._body, dict(self._headers))
+    async def query(request: web.Request) -> web.Response:
+        return await answer(request, {**ORDER, "out_trade_no": request.match_info["out_trade_no"]})
+
+    async def native(request: web.Request) -> web.Response:
+        return await answer(request, {"code_url": "weixin://wxpay/bizpayurl?pr=p4lpSuKzz"})
+
+    async def cpu(request: web.Request) -> web.Response:
+        return web.Response(text=cpu_text())
+
+    app = web.Application()
+    app.router.add_get("/" + QUERY_TEMPLATE, query)
+    app.router.add_post("/" + NATIVE_PATH, native)
+    app.router.add_get(CPU_PATH, cpu)
+    return app
 
 
 async def serve(keys_dir: Path) -> None:
-    """Run the emulator until standard input closes."""
-    emulator = Emulator(keys_dir=keys_dir, key_mode="public-key")
-    emulator.stub("GET", TEMPLATE, OrderAnswer(emulator))
-    async with emulator:
-        print(f"port {emulator.port}", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-
-
-@dataclass(frozen=True)
-class Server:
-    """The benchmark server process, as the benchmark sees it."""
-
-    base_url: str
-    pid: int
-
-    def cpu(self) -> float:
-        """CPU seconds the server process has used so far (0 where /proc is missing)."""
-        return process_cpu(self.pid)
-
-
-@contextlib.contextmanager
-def server(keys_dir: Path) -> Iterator[Server]:
-    """Start the server (this module) in its own process; stop it on leaving."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", __spec__.name, str(keys_dir)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    """Serve on 127.0.0.1 until standard input closes."""
+    runner = web.AppRunner(api(Credentials.load(keys_dir)), access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, listening_socket()).start()
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("port "):
-            raise RuntimeError(f"the benchmark server did not start (said {line!r})")
-        yield Server(f"http://127.0.0.1:{int(line.split()[1])}/", proc.pid)
+        await until_stdin_closes()
     finally:
-        assert proc.stdin is not None
-        proc.stdin.close()  # the server stops when its stdin closes
-        proc.wait(timeout=10)
+        await runner.cleanup()
 
 
 if __name__ == "__main__":
