@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from .._errors import ConfigurationError, KeyLoadError
+from .._keys.loading import certificate_serial
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -57,7 +58,7 @@ class MerchantCertificate:
         ca_certs: CaInput | None = None,
     ) -> None:
         certificate, key = _load(cert, private_key, password, mchid)
-        self.serial = f"{certificate.serial_number:X}"
+        self.serial = certificate_serial(certificate)
         self._pem = certificate.public_bytes(serialization.Encoding.PEM)
         self._key = key
         self._ca = None if ca_certs is None else _read(ca_certs, "ca_certs", "PEM CA certificates").decode("ascii")
