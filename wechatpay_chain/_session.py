@@ -38,6 +38,20 @@ ELSEWHERE = (
 )
 
 
+# os.getpid() is a system call; every call asks whether the process is still the one the client
+# was bound in, so the answer is kept here and renewed in a forked child.
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forked)
+
+
 class Move(enum.Enum):
     """How the running loop relates to the one the client was bound to."""
 
@@ -66,15 +80,19 @@ class LoopBinding:
         loop = self._loop
         return (
             loop is not None
-            and self._pid == os.getpid()
+            and self._pid == _pid
             and not loop.is_closed()
             and loop is not asyncio.get_running_loop()
         )
 
+    def here(self) -> bool:
+        """Whether the client is bound to the running loop, in this process (every call but a loop's first)."""
+        return self._loop is asyncio.get_running_loop() and self._pid == _pid
+
     def enter(self) -> Move:
         """Bind to the running loop if the bound one is gone; EventLoopError if it is still open."""
         loop = asyncio.get_running_loop()
-        pid = os.getpid()
+        pid = _pid
         if loop is self._loop and pid == self._pid:
             return Move.SAME
         old = self._loop
@@ -128,8 +146,12 @@ class Sessions:
             self._made = made
         return self._made
 
+    def here(self) -> bool:
+        """Whether the running loop is the one the client's session belongs to (`enter` has nothing to do)."""
+        return self.binding.here()
+
     async def enter(self) -> None:
-        """Called before each call: bind to the running loop, moving off a closed one."""
+        """Called before a call unless `here()`: bind to the running loop, moving off a closed one."""
         move = self.binding.enter()
         if move is Move.SAME:
             return

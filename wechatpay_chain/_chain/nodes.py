@@ -32,10 +32,10 @@ CALL_OPTIONS = frozenset(
 class Sender(Protocol):
     """What a chain node hands its calls to (the client)."""
 
-    async def send(
+    def send(
         self, method: str, template: str, values: Mapping[str, object], options: Mapping[str, Any]
-    ) -> Response:
-        """Build, sign, send and verify one call."""
+    ) -> Coroutine[Any, Any, Response]:
+        """Build, sign, send and verify one call (a coroutine: nothing happens before it is awaited)."""
         ...
 
 
@@ -151,14 +151,18 @@ class Chain:
     def __hash__(self) -> int:
         return hash(self._template)
 
-    async def _call(self, method: str, /, *args: object, **arguments: Any) -> Response:
+    def _call(self, method: str, /, *args: object, **arguments: Any) -> Coroutine[Any, Any, Response]:
         # `Verb` types the arguments; here they are only split into options and placeholder values.
+        # A plain function handing back the sender's coroutine (one coroutine less per call): what
+        # it raises are TypeErrors about the arguments, raised at the call as Python raises those.
         if args:
             raise TypeError(
                 f"{method.lower()}() takes keyword arguments only: placeholder values by name "
                 f"(plan_id=…) and options (json=, query=, headers=, …); got {len(args)} positional"
             )
-        options = {name: arguments.pop(name) for name in CALL_OPTIONS.intersection(arguments)}
+        options = {}
+        for name in CALL_OPTIONS.intersection(arguments):
+            options[name] = arguments.pop(name)
         named = arguments.pop("placeholders", None)
         if named is not None:
             if not isinstance(named, Mapping):
@@ -167,7 +171,7 @@ class Chain:
             if clash:
                 raise TypeError(f"{method.lower()}(): {clash} given both as keywords and in placeholders=")
             arguments.update(named)
-        return await self._sender.send(method, self._template, arguments, options)
+        return self._sender.send(method, self._template, arguments, options)
 
     get = _Verb("GET")
     """GET this template: `await node.get(placeholder=value, query={...})`."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from .._config import LOG_BODY_LIMIT, LOGGER_NAME
@@ -38,9 +39,12 @@ class CallLogger:
         self.logger = logger or logging.getLogger(LOGGER_NAME)
         self.body_limit = body_limit
 
-    async def __call__(self, request: Request, call_next: Handler) -> Response:
-        if not self.logger.isEnabledFor(logging.WARNING):
-            return await call_next(request)
+    def __call__(self, request: Request, call_next: Handler) -> Awaitable[Response]:
+        if not self.logger.isEnabledFor(logging.WARNING):  # nothing to log: no coroutine of its own
+            return call_next(request)
+        return self._logged(request, call_next)
+
+    async def _logged(self, request: Request, call_next: Handler) -> Response:
         start = time.perf_counter()
         try:
             response = await call_next(request)

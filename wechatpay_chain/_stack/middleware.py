@@ -2,6 +2,12 @@
 
 A middleware is `async def mw(request, call_next) -> Response`. The first in the stack is the
 outermost: it sees the request first and the response last.
+
+A middleware with nothing to await (one that only passes a request on, or changes it first) may
+be a plain function returning `call_next(request)`: the caller awaits that awaitable directly.
+The default middlewares are written so wherever they can, because each coroutine between the
+caller and the transport is created, resumed at every wake-up of the call's I/O, and unwound,
+on every call (about 1.5 µs a layer, measured in `benchmarks/performance`).
 """
 
 from __future__ import annotations
@@ -109,5 +115,6 @@ class MiddlewareStack:
     def __repr__(self) -> str:
         return f"<MiddlewareStack {self.names()}>"
 
-    async def __call__(self, request: Request) -> Response:
-        return await self._handler(request)
+    def __call__(self, request: Request) -> Awaitable[Response]:
+        # The composed handler's own awaitable: no coroutine of the stack's around the middlewares.
+        return self._handler(request)

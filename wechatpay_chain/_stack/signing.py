@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
@@ -60,6 +60,8 @@ class Signer:
         self._platform_serial = platform_serial
         self._clock = clock
         self._nonce = nonce
+        # A subclass that overrides `sign` (or an instance given its own `sign`) signs every call through it.
+        self._signs_here = type(self).sign is Signer.sign
 
     async def sign(self, message: bytes) -> str:
         """Base64 RSA-SHA256 signature of `message` with the merchant's key."""
@@ -75,20 +77,33 @@ class Signer:
             )
         return signature
 
-    async def __call__(self, request: Request, call_next: Handler) -> Response:
+    def __call__(self, request: Request, call_next: Handler) -> Awaitable[Response]:
         if request.api == "v2":  # signed in its body by the "apiv2-signer"
-            return await call_next(request)
+            return call_next(request)
         timestamp = str(int(self._clock()))
         nonce = self._nonce()
         message = signing_message(request.method, request.target, timestamp, nonce, request.body)
-        signature = await self.sign(message)
+        key = self._private_key
+        if key is not None and self._signs_here and "sign" not in self.__dict__:
+            # The merchant's key is in this process and `sign` is this class's own: sign now, so
+            # the rest of the call runs without a coroutine of the signer's around it.
+            self._authorize(request, timestamp, nonce, _hazmat.rsa_sign(key, message))
+            return call_next(request)
+        return self._sign_then_call(request, call_next, timestamp, nonce, message)
+
+    async def _sign_then_call(
+        self, request: Request, call_next: Handler, timestamp: str, nonce: str, message: bytes
+    ) -> Response:
+        self._authorize(request, timestamp, nonce, await self.sign(message))
+        return await call_next(request)
+
+    def _authorize(self, request: Request, timestamp: str, nonce: str, signature: str) -> None:
         headers = request.headers
         headers["Authorization"] = authorization(self.mchid, self.serial, timestamp, nonce, signature)
         if "Wechatpay-Serial" not in headers:
             serial = self._platform_serial()
             if serial:
                 headers["Wechatpay-Serial"] = serial
-        return await call_next(request)
 
     async def aclose(self) -> None:
         """Close the signing key if it holds resources (a `ProcessPoolSigner`'s workers); the client calls it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import lru_cache
 from ssl import SSLContext
 
@@ -73,23 +73,27 @@ class Transport:
         self._queue = _Queue()
         self._closed = False
 
-    async def pool(self, request: Request, call_next: Handler) -> Response:
+    def pool(self, request: Request, call_next: Handler) -> Awaitable[Response]:
         """Middleware: wait for a free connection's turn (within `Timeout.pool`), then go on; TransportError if not."""
         if self._closed:
             raise _not_sent(request, "the client is closed")
         gate = self._queue.gate(self._session())
-        if gate is None:  # an unlimited pool: nothing to wait for
-            return await call_next(request)
-        await gate.enter(request, (request.timeout or self.timeout).pool)
+        if gate is None:  # an unlimited pool: nothing to wait for, no coroutine of its own
+            return call_next(request)
+        return self._in_turn(gate, request, call_next)
+
+    async def _in_turn(self, gate: _Gate, request: Request, call_next: Handler) -> Response:
+        if not gate.take():  # no free turn at once: queue for one
+            await gate.enter(request, (request.timeout or self.timeout).pool)
         try:
             return await call_next(request)
         finally:
             gate.release()
 
-    async def __call__(self, request: Request) -> Response:
+    def __call__(self, request: Request) -> Awaitable[Response]:
         if self._closed:  # closed while the call was on its way here
             raise _not_sent(request, "the client was closed before this call was sent")
-        return await self._exchange(self._session(), request, request.timeout or self.timeout)
+        return self._exchange(self._session(), request, request.timeout or self.timeout)
 
     def close(self) -> None:
         """Refuse new calls and end every call still waiting for a connection (TransportError, sent=False)."""
@@ -121,16 +125,25 @@ class Transport:
         return Response(answer.status, answer.headers, body, request)
 
 
-async def _read(answer: aiohttp.ClientResponse, request: Request, limits: Limits) -> bytes:
-    """The whole body, up to the limit for its status: past it, ResponseTooLargeError without reading on.
+def _read(answer: aiohttp.ClientResponse, request: Request, limits: Limits) -> Awaitable[bytes]:
+    """The whole body, up to the limit for its status: past it, ResponseTooLargeError without reading on."""
+    limit = limits.answer if 200 <= answer.status < 300 else limits.error
+    announced = answer.content_length
+    if announced is None or "Content-Encoding" in answer.headers or "Transfer-Encoding" in answer.headers:
+        return _read_chunks(answer, request, limit)
+    if announced > limit:
+        raise _too_large(request, answer.status, limit)
+    # Neither compressed nor chunked: the body is exactly the announced bytes (aiohttp's parser
+    # reads no more), so it is read whole, as aiohttp reads it, without counting chunks.
+    return answer.read()
+
+
+async def _read_chunks(answer: aiohttp.ClientResponse, request: Request, limit: int) -> bytes:
+    """A body of unknown or compressed size, counted as it comes.
 
     Counted after aiohttp undoes any Content-Encoding, chunk by chunk, so a decompression bomb
     stops at the limit instead of being inflated whole.
     """
-    limit = limits.answer if 200 <= answer.status < 300 else limits.error
-    announced = answer.content_length
-    if announced is not None and announced > limit and "Content-Encoding" not in answer.headers:
-        raise _too_large(request, answer.status, limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in answer.content.iter_any():
@@ -171,6 +184,13 @@ class _Gate:
         self._free = width
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._closed = False
+
+    def take(self) -> bool:
+        """Take a free turn at once if there is one and nobody waits for it (the common case)."""
+        if self._free and not self._waiting and not self._closed:
+            self._free -= 1
+            return True
+        return False
 
     async def enter(self, request: Request, bound: float | None) -> None:
         """Take a connection's turn, waiting at most `bound` seconds (None: as long as it takes)."""
