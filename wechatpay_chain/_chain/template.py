@@ -47,8 +47,11 @@ def encode_target(path: str, query: str, what: str) -> tuple[str, str]:
 
 def quote_component(text: str, what: str = "a value") -> str:
     """`text` percent-encoded as one path segment or query component (nothing left unescaped)."""
-    if _UNRESERVED.fullmatch(text):
-        return text
+    return text if _UNRESERVED.fullmatch(text) else _quote(text, what)
+
+
+def _quote(text: str, what: str) -> str:
+    # Apart from quote_component's test, so that callers build `what` (an f-string) only when it may be needed.
     try:
         return quote(text, safe="")
     except UnicodeEncodeError:
@@ -72,13 +75,11 @@ class Template:
         """The encoded path with every placeholder filled; raises TemplateError on any slip."""
         if values.keys() != self.names:
             self._explain_mismatch(values)
-        if not self.placeholders:
-            return self.pieces[0]
-        out = [self.pieces[0]]
-        for i, name in enumerate(self.placeholders):
-            out.append(self._encode(name, values[name]))
-            out.append(self.pieces[i + 1])
-        return "".join(out)
+        pieces = self.pieces
+        path = pieces[0]
+        for i, name in enumerate(self.placeholders, 1):  # templates hold one to three
+            path += self._encode(name, values[name]) + pieces[i]
+        return path
 
     def _encode(self, name: str, value: object) -> str:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -93,7 +94,9 @@ class Template:
                 f"placeholder {{{name}}} of template {self.source!r} cannot be {text!r}: "
                 "it would move the request to another path"
             )
-        return quote_component(text, f"placeholder {{{name}}} of template {self.source!r}")
+        if _UNRESERVED.fullmatch(text):
+            return text
+        return _quote(text, f"placeholder {{{name}}} of template {self.source!r}")
 
     def _explain_mismatch(self, values: Mapping[str, object]) -> None:
         import difflib  # only on this error path: it is slow to import
@@ -186,19 +189,25 @@ def _placeholder(source: str, name: str, seen: list[str]) -> str:
 
 
 def _query_items(query: Query) -> list[tuple[str, str]]:
+    """The query's (name, value) pairs, encoded, in order; a list value gives one pair per item."""
     # The dict check first: most queries are dicts, and the Mapping ABC check costs more.
     pairs = query.items() if isinstance(query, (dict, Mapping)) else query
     items: list[tuple[str, str]] = []
     for key, value in pairs:
-        values = value if isinstance(value, (list, tuple)) else (value,)
-        for one in values:
+        name = None
+        for one in value if isinstance(value, (list, tuple)) else (value,):
             if one is None:
                 continue
             if isinstance(one, bool):
                 one = "true" if one else "false"
             elif not isinstance(one, (str, int, float)):
                 raise TemplateError(f"query {key!r}: cannot send a {type(one).__name__}")
-            items.append((str(key), str(one)))
+            if name is None:
+                name = str(key)
+                if not _UNRESERVED.fullmatch(name):
+                    name = _quote(name, "a query name")
+            text = str(one)
+            items.append((name, text if _UNRESERVED.fullmatch(text) else _quote(text, f"query {key!r}")))
     return items
 
 
@@ -207,9 +216,9 @@ def encode_query(inline: str, query: Query | None) -> str:
     if not query:
         return inline
     items = _query_items(query)
-    encoded = [f"{quote_component(k, 'a query name')}={quote_component(v, f'query {k!r}')}" for k, v in items]
+    encoded = "&".join(map("=".join, items))
     if not inline:
-        return "&".join(encoded)
-    given = {quote_component(k) for k, _ in items}
+        return encoded
+    given = {name for name, _ in items}
     kept = [p for p in inline.split("&") if p and p.partition("=")[0] not in given]
-    return "&".join(kept + encoded)
+    return "&".join(kept + ([encoded] if encoded else []))
