@@ -163,8 +163,9 @@ class Client:
                 nonce=nonce,
             ),
         )
-        lookup = self.refresher.key_for if self.refresher is not None else self.certificates.lookup
-        self.middleware.append("verifier", Verifier(lookup, clock=clock))
+        refresher = self.refresher
+        lookup, held = (refresher.key_for, refresher.held) if refresher else (self.certificates.lookup, self.certificates.get)
+        self.middleware.append("verifier", Verifier(lookup, held=held, clock=clock))
         # APIv2's pair, loaded with the first client: a bare import of the package stays light.
         from ._v2.signing import ApiV2Signer
         from ._v2.verification import ApiV2Verifier

@@ -80,10 +80,15 @@ class CertificateRefresher:
 
     # -- lookups that may refresh ---------------------------------------------------------
 
-    async def key_for(self, serial: str) -> RSAPublicKey | None:
-        """The key for `serial`; an unknown certificate serial triggers one rate-limited refresh."""
+    def held(self, serial: str) -> RSAPublicKey | None:
+        """The key for `serial` if the ring holds it, else None (in the event loop: it starts the background refresh)."""
         key = self.ring.get(serial)
         self._schedule()
+        return key
+
+    async def key_for(self, serial: str) -> RSAPublicKey | None:
+        """The key for `serial`; an unknown certificate serial triggers one rate-limited refresh."""
+        key = self.held(serial)
         if key is not None:
             return key
         if normalise_serial(serial).startswith(PUBLIC_KEY_PREFIX):

@@ -97,6 +97,7 @@ class KeyRing:
         self._clock = clock
         self._prefer: str | None = None
         self._current: tuple[PlatformKey | None, float] | None = None  # (choice, valid until)
+        self._has_certificates: bool | None = None  # known until the keys change (asked on every call)
         self.prefer = prefer
         if certs is not None and not isinstance(certs, Mapping):
             raise ConfigurationError("certs must be a mapping {serial or PUB_KEY_ID_…: key or certificate}")
@@ -131,7 +132,7 @@ class KeyRing:
     def hold(self, entry: PlatformKey) -> PlatformKey:
         """Hold a key already loaded (the refresher adds downloaded certificates this way)."""
         self._keys[entry.serial] = entry
-        self._current = None
+        self._current = self._has_certificates = None
         return entry
 
     def get(self, serial: str) -> RSAPublicKey | None:
@@ -154,7 +155,9 @@ class KeyRing:
     @property
     def has_certificates(self) -> bool:
         """Whether any platform certificate is held (not only public keys)."""
-        return any(not e.is_public_key_id for e in self._keys.values())
+        if self._has_certificates is None:
+            self._has_certificates = any(not e.is_public_key_id for e in self._keys.values())
+        return self._has_certificates
 
     def __contains__(self, serial: object) -> bool:
         return isinstance(serial, str) and normalise_serial(serial) in self._keys
@@ -169,7 +172,7 @@ class KeyRing:
         for serial in gone:
             del self._keys[serial]
         if gone:
-            self._current = None
+            self._current = self._has_certificates = None
         return gone
 
     # -- which key a request names --------------------------------------------------------

@@ -56,12 +56,19 @@ _SHA1 = re.compile(r"[0-9A-Fa-f]{40}")
 _SHOWN = 40  # characters of a refused value quoted in the message
 
 
-def _values(headers: Mapping[str, str], name: str) -> Sequence[str]:
+Values = Callable[[str], Sequence[str]]
+"""Every value of a header, by name (a repeated header gives several)."""
+
+
+def _values_of(headers: Mapping[str, str]) -> Values:
     getall = getattr(headers, "getall", None)  # a multidict keeps every copy of a repeated header
     if getall is not None:
-        return getall(name, ())  # type: ignore[no-any-return]
-    value = headers.get(name)
-    return [] if value is None else [value]
+        return lambda name: getall(name, ())  # type: ignore[no-any-return]
+    return lambda name: () if (value := headers.get(name)) is None else (value,)
+
+
+def _values(headers: Mapping[str, str], name: str) -> Sequence[str]:
+    return _values_of(headers)(name)
 
 
 def _show(value: str) -> str:
@@ -69,14 +76,14 @@ def _show(value: str) -> str:
 
 
 def _header(
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | Values,
     name: str,
     response: Response | None,
     pattern: re.Pattern[str] | None = None,
     check: str = "headers",
 ) -> str:
     """The one value of a signed header; SignatureError when it is missing, repeated or malformed."""
-    values = _values(headers, name)
+    values = headers(name) if callable(headers) else _values(headers, name)
     if not values or not values[0]:
         raise SignatureError(f"the {name} header is missing", check="headers", response=response)
     if len(values) > 1:
@@ -97,8 +104,19 @@ class Verifier:
     Its `check` is the one check of the client: answers, notifications and certificate lists.
     """
 
-    def __init__(self, key_for: KeyLookup, *, clock: Clock = time.time, window: int = CLOCK_WINDOW) -> None:
+    def __init__(
+        self,
+        key_for: KeyLookup,
+        *,
+        held: Callable[[str], RSAPublicKey | None] | None = None,
+        clock: Clock = time.time,
+        window: int = CLOCK_WINDOW,
+    ) -> None:
+        """`key_for` finds the key a serial names (it may download); `held`, when given, answers at once
+        for the keys already held, and `key_for` is asked only when it has none: on every answer, that
+        saves a coroutine."""
         self._key_for = key_for
+        self._held = held
         self._clock = clock
         self.window = window
 
@@ -117,13 +135,12 @@ class Verifier:
         against the certificates it carries); `at` checks the timestamp against that time instead
         of now (a certificate list received earlier by another worker).
         """
-        timestamp = _header(headers, "Wechatpay-Timestamp", response, _TIMESTAMP, "timestamp")
-        nonce = _header(headers, "Wechatpay-Nonce", response, _NONCE)
-        signature = _header(headers, "Wechatpay-Signature", response)
-        serial = _header(headers, "Wechatpay-Serial", response, _SERIAL)
-        kind = SCHEME
-        if _values(headers, "Wechatpay-Signature-Type"):
-            kind = _header(headers, "Wechatpay-Signature-Type", response)
+        values = _values_of(headers)  # looked up once, not per header
+        timestamp = _header(values, "Wechatpay-Timestamp", response, _TIMESTAMP, "timestamp")
+        nonce = _header(values, "Wechatpay-Nonce", response, _NONCE)
+        signature = _header(values, "Wechatpay-Signature", response)
+        serial = _header(values, "Wechatpay-Serial", response, _SERIAL)
+        kind = _header(values, "Wechatpay-Signature-Type", response) if values("Wechatpay-Signature-Type") else SCHEME
         if kind != SCHEME:
             raise SignatureError(
                 f"unsupported Wechatpay-Signature-Type {_show(kind)}",
@@ -137,7 +154,9 @@ class Verifier:
                 check="timestamp",
                 response=response,
             )
-        key = await (keys or self._key_for)(serial)
+        key = self._held(serial) if keys is None and self._held is not None else None
+        if key is None:
+            key = await (keys or self._key_for)(serial)
         if key is None:
             raise SignatureError(
                 f"no platform certificate or public key for Wechatpay-Serial {serial!r}",
