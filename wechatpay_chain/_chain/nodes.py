@@ -106,7 +106,11 @@ class _Verb:
     def __get__(self, node: Chain | None, owner: type) -> _Verb | Verb:
         if node is None:
             return self
-        return partial(node._call, self.method)
+        verb: Verb = partial(node._call, self.method)
+        # Kept on the node (this descriptor only reads), so that the next `node.get` is a plain
+        # attribute read, as a cached hop is.
+        object.__setattr__(node, self.method.lower(), verb)
+        return verb
 
 
 class Chain:

@@ -68,6 +68,7 @@ class Transport:
             raise ConfigurationError(f"limits must be a wechatpay_chain.Limits, got {type(limits).__name__}")
         self._session = session
         self.timeout = timeout
+        self._usual = (timeout, client_timeout(timeout))  # the default and aiohttp's form of it, made once
         self.limits = limits
         self.ssl = ssl  # True: the system's CAs; a context: the CAs the client was told to trust
         self._queue = _Queue()
@@ -101,13 +102,14 @@ class Transport:
         self._queue.close()
 
     async def _exchange(self, session: aiohttp.ClientSession, request: Request, timeout: Timeout) -> Response:
+        usual, aiohttp_timeout = self._usual
         try:
             answer = await session.request(
                 request.method,
                 URL(request.url, encoded=True),  # the exact bytes that were signed
                 data=request.payload if request.payload is not None else request.body or None,
                 headers=request.headers,
-                timeout=client_timeout(timeout),
+                timeout=aiohttp_timeout if timeout is usual else client_timeout(timeout),
                 allow_redirects=False,
                 ssl=self.ssl if request.ssl is None else request.ssl,  # a request's own: the merchant certificate
             )
