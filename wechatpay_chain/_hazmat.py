@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 __all__ = [
     "aead_decrypt",
     "aead_encrypt",
+    "aead_key",
     "apiv2_digest",
     "ecb_decrypt",
     "ecb_encrypt",
@@ -89,11 +90,21 @@ def aead_encrypt(key: bytes, nonce: str, associated_data: str, plaintext: bytes)
     return base64.b64encode(sealed).decode("ascii")
 
 
-def aead_decrypt(key: bytes, nonce: str, associated_data: str, ciphertext: str) -> bytes:
+AeadKey = AESGCM
+"""An AEAD_AES_256_GCM key made ready once (`aead_key`), for many resources sealed with it."""
+
+
+def aead_key(key: bytes) -> AeadKey:
+    """`key` made ready for `aead_decrypt`: its AES key schedule done once instead of per resource (about 1 µs)."""
+    return AESGCM(key)
+
+
+def aead_decrypt(key: bytes | AeadKey, nonce: str, associated_data: str, ciphertext: str) -> bytes:
     """Open an AEAD_AES_256_GCM resource; raises ValueError when the tag or encoding is wrong."""
     try:
         sealed = base64.b64decode(ciphertext, validate=True)
-        return AESGCM(key).decrypt(nonce.encode(), sealed, associated_data.encode())
+        aead = key if isinstance(key, AESGCM) else AESGCM(key)
+        return aead.decrypt(nonce.encode(), sealed, associated_data.encode())
     except (InvalidTag, binascii.Error) as exc:
         raise ValueError("AEAD_AES_256_GCM authentication failed") from exc
 

@@ -25,6 +25,26 @@ class ResourceError(ValueError):
 
 def open_resource(key: Secret, resource: Mapping[str, Any]) -> bytes:
     """The plaintext of a sealed resource; ResourceError saying what is wrong otherwise."""
+    return _open(key.reveal(), resource)
+
+
+class ResourceKey:
+    """The APIv3 key made ready to open many resources (a notification endpoint's): `open` as `open_resource`."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: Secret) -> None:
+        self._aead = _hazmat.aead_key(key.reveal())
+
+    def open(self, resource: Mapping[str, Any]) -> bytes:
+        """The plaintext of a sealed resource; ResourceError saying what is wrong otherwise."""
+        return _open(self._aead, resource)
+
+    def __repr__(self) -> str:
+        return "<ResourceKey>"
+
+
+def _open(key: bytes | _hazmat.AeadKey, resource: Mapping[str, Any]) -> bytes:
     algorithm = resource.get("algorithm")
     if algorithm != ALGORITHM:
         raise ResourceError(f"algorithm {algorithm!r} is not supported (expected {ALGORITHM})", check="algorithm")
@@ -33,7 +53,7 @@ def open_resource(key: Secret, resource: Mapping[str, Any]) -> bytes:
     if not (isinstance(ciphertext, str) and isinstance(nonce, str) and isinstance(associated_data, str)):
         raise ResourceError("it needs string ciphertext, nonce and associated_data", check="envelope")
     try:
-        return _hazmat.aead_decrypt(key.reveal(), nonce, associated_data, ciphertext)
+        return _hazmat.aead_decrypt(key, nonce, associated_data, ciphertext)
     except ValueError:
         raise ResourceError(
             "it does not decrypt with the APIv3 key (AEAD_AES_256_GCM tag mismatch)", check="decrypt"

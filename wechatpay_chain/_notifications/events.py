@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -293,38 +293,68 @@ def _class_for(event_type: str, resource: Mapping[str, Any]) -> type[TypedEvent]
     return EVENT_CLASSES.get(event_type)
 
 
+Convert = Callable[[str, Any], Any]
+"""One field's value (given its name, for the message) as its annotation wants it; _Mismatch when it cannot be."""
+
+
 def _fields(cls: type, resource: Mapping[str, Any]) -> dict[str, Any]:
     """The dataclass's fields taken from the resource, checked against their annotations."""
-    hints = _hints(cls)
-    values: dict[str, Any] = {}
-    for item in dataclasses.fields(cls):
-        if item.name in _ENVELOPE_FIELDS:
-            continue
-        values[item.name] = _coerce(item.name, hints[item.name], resource.get(item.name))
-    return values
+    return {name: convert(name, resource.get(name)) for name, convert in _plan(cls)}
 
 
-def _coerce(name: str, hint: Any, value: Any) -> Any:
-    """One field's value as its annotation wants it; _Mismatch when it cannot be."""
+_PLANS: dict[type, list[tuple[str, Convert]]] = {}
+
+
+def _plan(cls: type) -> list[tuple[str, Convert]]:
+    """Each field of `cls` read from a resource, with its converter: worked out once per class, not per event."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        fields = [item.name for item in dataclasses.fields(cls) if item.name not in _ENVELOPE_FIELDS]
+        plan = _PLANS[cls] = [(name, _converter(hints[name])) for name in fields]
+    return plan
+
+
+def _converter(hint: Any) -> Convert:
+    """The converter for a field annotated `hint` (`X | None` lets a missing value through as None)."""
     args = typing.get_args(hint)
     optional = type(None) in args
     base = next((a for a in args if a is not type(None)), hint) if optional else hint
-    if value is None:
+    if base is str:  # most fields: one test, no second function
         if optional:
-            return None
-        raise _Mismatch(f"{name} is missing")
-    if base is str and isinstance(value, str):
-        return value
+            return lambda name, value: value if value is None or isinstance(value, str) else _wrong(name, value)
+        return lambda name, value: value if isinstance(value, str) else _wrong(name, value)
+    convert = _base_converter(base)
+
+    def field_value(name: str, value: Any) -> Any:
+        if value is None:
+            if optional:
+                return None
+            raise _Mismatch(f"{name} is missing")
+        return convert(name, value)
+
+    return field_value
+
+
+def _base_converter(base: Any) -> Convert:
     if base is int:
-        return _integer(name, value)
+        return _integer
     if base is dt.datetime:
-        return _instant(name, value)
-    if dataclasses.is_dataclass(base) and isinstance(base, type) and isinstance(value, Mapping):
-        return base(**_fields(base, value))
-    if typing.get_origin(base) is tuple and isinstance(value, list):
-        item = typing.get_args(base)[0]
-        return tuple(_coerce(f"{name}[{i}]", item, element) for i, element in enumerate(value))
-    raise _Mismatch(f"{name} is a {type(value).__name__}")
+        return _instant
+    if dataclasses.is_dataclass(base) and isinstance(base, type):
+        return lambda name, value: base(**_fields(base, value)) if isinstance(value, Mapping) else _wrong(name, value)
+    if typing.get_origin(base) is tuple:
+        item = _converter(typing.get_args(base)[0])
+        return lambda name, value: (
+            tuple(item(f"{name}[{i}]", element) for i, element in enumerate(value))
+            if isinstance(value, list)
+            else _wrong(name, value)
+        )
+    return _wrong  # no other annotation is read from a resource
+
+
+def _wrong(name: str, value: Any) -> Any:
+    raise _Mismatch(f"{name} is missing" if value is None else f"{name} is a {type(value).__name__}")
 
 
 # A numeric string is taken when it is plain ASCII digits of a size WeChat Pay's numbers have:
@@ -351,13 +381,3 @@ def _instant(name: str, value: Any) -> dt.datetime:
         if parsed is not None and parsed.tzinfo is not None:
             return parsed
     raise _Mismatch(f"{name} is not an RFC 3339 time with an offset")
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints

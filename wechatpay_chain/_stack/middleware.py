@@ -37,6 +37,7 @@ class MiddlewareStack:
         self._entries: list[tuple[str, Middleware]] = []
         self._handler: Handler = transport
         self._bypasses: dict[str, Handler] = {}
+        self._named: dict[str, Middleware] = {}
 
     def _index(self, name: str) -> int:
         for i, (entry, _) in enumerate(self._entries):
@@ -54,6 +55,7 @@ class MiddlewareStack:
         # Composed once per change, so a call pays only the middlewares themselves.
         self._handler = self._compose(None)
         self._bypasses.clear()
+        self._named = dict(self._entries)
 
     def _compose(self, skipped: str | None) -> Handler:
         handler = self._transport
@@ -101,7 +103,12 @@ class MiddlewareStack:
         return [name for name, _ in self._entries]
 
     def __getitem__(self, name: str) -> Middleware:
-        return self._entries[self._index(name)][1]
+        # By name from a dict made per change: notifications ask for the current verifier each time.
+        try:
+            return self._named[name]
+        except KeyError:
+            self._index(name)  # raises the KeyError that lists the stack
+            raise
 
     def __contains__(self, name: object) -> bool:
         return any(entry == name for entry, _ in self._entries)

@@ -66,16 +66,17 @@ _SHOWN = 40  # characters of a refused value quoted in the message
 GetAll = Callable[[str, Sequence[str]], Sequence[str]]
 """Every value of a header by name, or the default (a repeated header gives several)."""
 
-Expected = tuple[str, "re.Pattern[str] | None", str]
-"""A signed header: its name, what its value may hold (None: anything), the check a refusal names."""
+Expected = tuple[str, "re.Pattern[str] | None", str, "str | None"]
+"""A signed header: its name, what its value may hold (None: anything), the check a refusal names,
+and the value an absent header stands for (None: it is required)."""
 
 _SIGNED: tuple[Expected, ...] = (
-    ("Wechatpay-Timestamp", _TIMESTAMP, "timestamp"),
-    ("Wechatpay-Nonce", _NONCE, "headers"),
-    ("Wechatpay-Signature", None, "headers"),
-    ("Wechatpay-Serial", _SERIAL, "headers"),
+    ("Wechatpay-Timestamp", _TIMESTAMP, "timestamp", None),
+    ("Wechatpay-Nonce", _NONCE, "headers", None),
+    ("Wechatpay-Signature", None, "headers", None),
+    ("Wechatpay-Serial", _SERIAL, "headers", None),
+    ("Wechatpay-Signature-Type", None, "headers", SCHEME),
 )
-_SIGNATURE_TYPE: tuple[Expected, ...] = (("Wechatpay-Signature-Type", None, "headers"),)
 
 
 def _getall(headers: Mapping[str, str]) -> GetAll:
@@ -104,8 +105,11 @@ def _read(getall: GetAll, expected: tuple[Expected, ...], response: Response | N
     One loop over a table rather than a function call per header: this runs for every answer.
     """
     found = []
-    for name, pattern, check in expected:
+    for name, pattern, check, absent in expected:
         values = getall(name, ())
+        if not values and absent is not None:
+            found.append(absent)
+            continue
         if not values or not values[0]:
             raise SignatureError(f"the {name} header is missing", check="headers", response=response)
         if len(values) > 1:
@@ -129,7 +133,7 @@ def _header(
     check: str = "headers",
 ) -> str:
     """The one value of a signed header; SignatureError when it is missing, repeated or malformed."""
-    return _read(_getall(headers), ((name, pattern, check),), response)[0]
+    return _read(_getall(headers), ((name, pattern, check, None),), response)[0]
 
 
 class Verifier:
@@ -169,11 +173,7 @@ class Verifier:
         against the certificates it carries); `at` checks the timestamp against that time instead
         of now (a certificate list received earlier by another worker).
         """
-        getall = _getall(headers)
-        timestamp, nonce, signature, serial = _read(getall, _SIGNED, response)
-        kind = SCHEME
-        if getall("Wechatpay-Signature-Type", ()):
-            kind = _read(getall, _SIGNATURE_TYPE, response)[0]
+        timestamp, nonce, signature, serial, kind = _read(_getall(headers), _SIGNED, response)
         if kind != SCHEME:
             raise SignatureError(
                 f"unsupported Wechatpay-Signature-Type {_show(kind)}",
