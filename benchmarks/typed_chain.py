@@ -25,7 +25,7 @@ from pathlib import Path
 from .performance.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
-STUBS = ROOT / "wechatpay_chain" / "_typed" / "__init__.pyi"
+STUBS = ROOT / "wechatpay_chain" / "endpoints" / "__init__.pyi"
 
 TYPED = '''\
 """A shop's payment calls: ten endpoints through the typed chain."""
@@ -89,7 +89,7 @@ def package_without_stubs(work: Path) -> Path:
     """A copy of the package whose typed roots are the dynamic `Chain`; returns the folder holding it."""
     floor = work / "floor"
     shutil.copytree(ROOT / "wechatpay_chain", floor / "wechatpay_chain", ignore=shutil.ignore_patterns("__pycache__"))
-    (floor / "wechatpay_chain" / "_typed" / "__init__.pyi").write_text(FLOOR_STUBS, encoding="utf-8")
+    (floor / "wechatpay_chain" / "endpoints" / "__init__.pyi").write_text(FLOOR_STUBS, encoding="utf-8")
     return floor
 
 

@@ -25,9 +25,9 @@ from wechatpay_chain import ApiError, Client, V2Notification, v2_handler_for
 from wechatpay_chain.testing import Emulator
 
 if TYPE_CHECKING:  # the documented fields of each call, for type checkers (see docs/endpoints.md)
-    from wechatpay_chain._typed import V2PayMicropayPostXml as Micropay
-    from wechatpay_chain._typed import V2PayOrderqueryPostXml as OrderQuery
-    from wechatpay_chain._typed import V2SecapiPayRefundPostXml as Refund
+    from wechatpay_chain.endpoints import V2PayMicropayPostXml as Micropay
+    from wechatpay_chain.endpoints import V2PayOrderqueryPostXml as OrderQuery
+    from wechatpay_chain.endpoints import V2SecapiPayRefundPostXml as Refund
 
 APPID = "wxd678efh567hg6787"  # placeholder: your appid
 AUTH_CODE = "134567890123456789"  # placeholder: the customer's payment code, as scanned

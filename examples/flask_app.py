@@ -24,6 +24,7 @@ from wechatpay_chain.testing import EmulatorThread
 
 APPID = "wxd678efh567hg6787"
 PLAN_ID = 12535
+BEIJING = dt.timezone(dt.timedelta(hours=8))  # WeChat Pay's dates are Beijing dates, whatever the server's zone
 contracts: dict[str, str] = {}  # your database: contract code -> state
 
 
@@ -41,7 +42,7 @@ def create_app(wxpay: Client) -> Flask:
 
     @app.post("/contracts/<code>")
     def start_contract(code: str) -> dict[str, object]:
-        today = dt.date.today()
+        today = dt.datetime.now(BEIJING).date()
         answer = (
             wxpay.v3.papay["insurance-sign"]
             .contracts["pre-entrust-sign"]

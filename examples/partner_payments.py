@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from _connect import Connection, run, show
 
 if TYPE_CHECKING:  # the documented query, to annotate one built before the call (type checkers only)
-    from wechatpay_chain._typed import V3PayPartnerTransactionsOutTradeNoGetQuery as OrderQuery
+    from wechatpay_chain.endpoints import V3PayPartnerTransactionsOutTradeNoGetQuery as OrderQuery
 
 SP_APPID = "wx8888888888888888"  # placeholder: the service provider's appid
 SUB_MCHID = "1900000111"  # placeholder: your sub-merchant's mchid

@@ -21,7 +21,7 @@ from _connect import Connection, run, show
 from wechatpay_chain import ApiError
 
 if TYPE_CHECKING:  # the documented body, to annotate one built before the call (type checkers only)
-    from wechatpay_chain._typed import V3RefundDomesticRefundsPostBody as RefundBody
+    from wechatpay_chain.endpoints import V3RefundDomesticRefundsPostBody as RefundBody
 
 APPID = "wxd678efh567hg6787"  # placeholder: your appid
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"  # placeholder: the payer's openid under APPID

@@ -13,7 +13,7 @@ from wechatpay_chain._v2.xml import loads
 from wechatpay_chain.testing import Answer, Credentials, Emulator, Incoming
 
 if TYPE_CHECKING:
-    from wechatpay_chain._typed import V2PayOrderqueryPostXml as OrderQuery
+    from wechatpay_chain.endpoints import V2PayOrderqueryPostXml as OrderQuery
 
 # PROTOCOL.md, APIv2: the official documentation's example.
 VECTOR = {

@@ -27,7 +27,7 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-# The typed chain's stubs (`_typed/*.pyi`, for type checkers only) count too: they must not import upwards.
+# The typed chain's stubs (`endpoints/*.pyi`, for type checkers only) count too: they must not import upwards.
 MODULES = {module_name(p): p for p in sorted([*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.pyi")])}
 
 

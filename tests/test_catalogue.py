@@ -42,7 +42,7 @@ def test_its_notice_travels_with_it() -> None:
     assert "Permission is hereby granted, free of charge" in notice and about["source"]["commit"] in notice
     assert all(f"- {repair}" in notice for repair in about["repairs"])
     third_party = (ROOT / "THIRD_PARTY_NOTICES.md").read_text(encoding="utf-8")
-    assert "wechatpay_chain/_catalogue/" in third_party and "wechatpay_chain/_typed/" in third_party
+    assert "wechatpay_chain/_catalogue/" in third_party and "wechatpay_chain/endpoints/" in third_party
 
 
 def test_the_wheel_ships_the_catalogue_its_notice_and_the_stubs() -> None:
@@ -51,7 +51,7 @@ def test_the_wheel_ships_the_catalogue_its_notice_and_the_stubs() -> None:
     found = re.search(r"^wechatpay_chain = (\[.*\])$", table, re.M)
     assert found is not None
     patterns = json.loads(found.group(1))  # a TOML array of strings reads as JSON
-    for shipped in ("_catalogue/endpoints.json", "_catalogue/NOTICE.md", "_typed/__init__.pyi"):
+    for shipped in ("_catalogue/endpoints.json", "_catalogue/NOTICE.md", "endpoints/__init__.pyi"):
         assert (ROOT / "wechatpay_chain" / shipped).is_file()
         assert any(fnmatch.fnmatch(shipped, pattern) for pattern in patterns), shipped
 

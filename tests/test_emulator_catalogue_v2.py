@@ -27,8 +27,8 @@ from wechatpay_chain.testing._http import path_segments
 from wechatpay_chain.testing._routing import Router
 
 if TYPE_CHECKING:
-    from wechatpay_chain._typed import V2PayRefundqueryv2PostXml as RefundQuery
-    from wechatpay_chain._typed import V2ToolsShorturlPostXml as ShortUrl
+    from wechatpay_chain.endpoints import V2PayRefundqueryv2PostXml as RefundQuery
+    from wechatpay_chain.endpoints import V2ToolsShorturlPostXml as ShortUrl
 
 V2 = catalogue().api("v2")
 ADDED = frozenset({"sign", "nonce_str", "sign_type"})  # what the client adds to the fields it sends

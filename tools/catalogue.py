@@ -253,7 +253,7 @@ def notice(repairs: list[str]) -> str:
     listed = "\n".join(f"- {repair}" for repair in repairs)
     return (
         "# The endpoint catalogue: provenance and license\n\n"
-        "`endpoints.json` here, and the typed chain's stubs generated from it (`wechatpay_chain/_typed/`),\n"
+        "`endpoints.json` here, and the typed chain's stubs generated from it (`wechatpay_chain/endpoints/`),\n"
         "hold facts (paths, parameters, field names, types, enumerations) derived from the Swagger files of\n"
         f"{REPOSITORY}\n"
         f"at commit {COMMIT} (swagger info.version {VERSION}): `docs/{{v2,v3,hk,global}}/**.yaml` and\n"

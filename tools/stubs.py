@@ -1,4 +1,4 @@
-"""Write the typed chain's stubs (`wechatpay_chain/_typed/__init__.pyi`) from the package's catalogue.
+"""Write the typed chain's stubs (`wechatpay_chain/endpoints/__init__.pyi`) from the package's catalogue.
 
     python -m tools.stubs           # regenerate
     python -m tools.stubs --check   # exit 1 if the stubs are stale
@@ -38,7 +38,7 @@ from wechatpay_chain._catalogue.data import Endpoint, Schema, catalogue
 from wechatpay_chain._chain.nodes import segment
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET = ROOT / "wechatpay_chain" / "_typed" / "__init__.pyi"
+TARGET = ROOT / "wechatpay_chain" / "endpoints" / "__init__.pyi"
 NODE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "chain"})
 SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 # An APIv2 field is text on the wire: the client sends an int as its digits and refuses floats and bools.

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Unpack
 
-    from . import _typed
+    from . import endpoints
     from ._files.downloads import Downloaded, Opening
     from ._keys.cache import CertificateCache
     from ._keys.certificates import CertificateRefresher
@@ -278,11 +278,11 @@ class Client:
 
     if TYPE_CHECKING:
         # The typed chain: type checkers and IDEs see the documented segments, verbs, placeholders,
-        # queries, bodies and answers (stubs generated from the catalogue: wechatpay_chain/_typed);
+        # queries, bodies and answers (stubs generated from the catalogue: wechatpay_chain/endpoints);
         # at run time these are the dynamic Chain nodes __getattr__ makes. String paths stay dynamic.
-        v2: _typed.v2
-        v3: _typed.v3
-        hk: _typed.hk
+        v2: endpoints.v2
+        v3: endpoints.v3
+        hk: endpoints.hk
     else:
 
         def __getattr__(self, name: str) -> Chain:

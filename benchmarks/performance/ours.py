@@ -13,7 +13,7 @@ from .workload import native_order, order_no
 KEYS_ONLY = "http://127.0.0.1:9/"  # for a client that only holds keys (notifications): nothing listens there
 
 if TYPE_CHECKING:
-    from wechatpay_chain._typed import V3PayTransactionsOutTradeNoGetQuery
+    from wechatpay_chain.endpoints import V3PayTransactionsOutTradeNoGetQuery
 
 
 def chain_client(creds: Credentials, base_url: str = KEYS_ONLY, **options: Any) -> Client:

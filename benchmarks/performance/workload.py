@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wechatpay_chain._typed import V3PayTransactionsNativePostBody as NativeOrder
+    from wechatpay_chain.endpoints import V3PayTransactionsNativePostBody as NativeOrder
 
 APPID = "wxd678efh567hg6787"
 NOTIFY_URL = "https://www.weixin.qq.com/wxpay/pay.php"

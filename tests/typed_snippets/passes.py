@@ -9,8 +9,8 @@ from typing_extensions import assert_type
 from wechatpay_chain import Chain, Client, Response, XmlDict
 
 if TYPE_CHECKING:  # the typed chain's types exist for type checkers only
-    from wechatpay_chain._typed import V2SecapiPayRefundPostXml as V2Refund
-    from wechatpay_chain._typed import V3PapayInsuranceSignContractsPlanIdContractIdRenewPostBody as Renewal
+    from wechatpay_chain.endpoints import V2SecapiPayRefundPostXml as V2Refund
+    from wechatpay_chain.endpoints import V3PapayInsuranceSignContractsPlanIdContractIdRenewPostBody as Renewal
 
 
 async def pay(client: Client, order_no: str) -> None:

@@ -26,7 +26,7 @@ from ._inbox import Inbox
 from ._styles import styles
 
 if TYPE_CHECKING:
-    from .._typed import V3PapayInsuranceSignContractsPreEntrustSignAppPostBody as PreSignBody
+    from ..endpoints import V3PapayInsuranceSignContractsPreEntrustSignAppPostBody as PreSignBody
 
 EXAMPLE = """\
 example:

@@ -16,9 +16,9 @@ from ..testing import Emulator
 from ._inbox import Inbox
 
 if TYPE_CHECKING:  # the typed chain's field types: for type checkers only
-    from .._typed import V2PayMicropayPostXml as Micropay
-    from .._typed import V2PayRefundqueryPostXml as RefundQuery
-    from .._typed import V2SecapiPayRefundPostXml as RefundFields
+    from ..endpoints import V2PayMicropayPostXml as Micropay
+    from ..endpoints import V2PayRefundqueryPostXml as RefundQuery
+    from ..endpoints import V2SecapiPayRefundPostXml as RefundFields
 
 APPID = "wxd678efh567hg6787"
 AUTH_CODE = "134567890123456789"  # a customer's payment code
