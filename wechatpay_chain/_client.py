@@ -164,7 +164,10 @@ class Client:
             ),
         )
         refresher = self.refresher
-        lookup, held = (refresher.key_for, refresher.held) if refresher else (self.certificates.lookup, self.certificates.get)
+        if refresher is not None:
+            lookup, held = refresher.key_for, refresher.held
+        else:
+            lookup, held = self.certificates.lookup, self.certificates.get
         self.middleware.append("verifier", Verifier(lookup, held=held, clock=clock))
         # APIv2's pair, loaded with the first client: a bare import of the package stays light.
         from ._v2.signing import ApiV2Signer

@@ -81,7 +81,7 @@ class CertificateRefresher:
     # -- lookups that may refresh ---------------------------------------------------------
 
     def held(self, serial: str) -> RSAPublicKey | None:
-        """The key for `serial` if the ring holds it, else None (in the event loop: it starts the background refresh)."""
+        """The key for `serial` if the ring holds it, else None (in the event loop it starts the background refresh)."""
         key = self.ring.get(serial)
         self._schedule()
         return key
