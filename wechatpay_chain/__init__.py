@@ -76,7 +76,6 @@ if TYPE_CHECKING:
     from ._redis.certificates import RedisCertificateCache
     from ._redis.seen_ids import RedisSeenIds
     from ._stack.retry import RetryPolicy
-    from ._stack.signing_pool import ProcessPoolSigner
     from ._v2.notifications import (
         ApiV2KeyHolder,
         V2Notification,
@@ -121,7 +120,6 @@ _FEATURES = {
     # The redis extra: several workers share one replay guard and one certificate download.
     "_redis.seen_ids": ["RedisSeenIds"],
     "_redis.certificates": ["RedisCertificateCache"],
-    "_stack.signing_pool": ["ProcessPoolSigner"],
     "_notifications.webhooks": ["AsgiWebhook", "WebhookEndpoint", "asgi_app", "handler_for"],
     "_v2.notifications": [
         "ApiV2KeyHolder",
@@ -200,7 +198,6 @@ __all__ = [
     "PlatformKey",
     "PowerBankInsuranceEvent",
     "PrivateKeyInput",
-    "ProcessPoolSigner",
     "ProgressCallback",
     "PublicKeyInput",
     "Query",

@@ -20,10 +20,8 @@ INCUMBENTS = (SESSION, DEFAULT, ASYNC)
 
 # Beyond one core: the arrangements compared at the same total number of calls in flight.
 ONE = "one process"
-POOL = "one process, ProcessPoolSigner(workers=2)"
 TWO = "two processes"
-ARRANGEMENTS = (ONE, POOL, TWO)
-POOL_WORKERS = 2
+ARRANGEMENTS = (ONE, TWO)
 
 WEBHOOK_CONCURRENCY = 64
 FRAMEWORKS = ("aiohttp", "ASGI")

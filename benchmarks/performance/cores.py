@@ -1,12 +1,13 @@
-"""Beyond one core: a ProcessPoolSigner against two worker processes each with its own client.
+"""Beyond one core: one client process against two, each with its own client.
 
-An asyncio process signs on one core at most (cryptography holds the GIL while it signs). Two ways
-to use more: `Client(…, signer=ProcessPoolSigner(key, workers=2))` in one process, or two processes
-each with its own client, the way Python web apps run several workers. Each arrangement gets the
-same total number of calls in flight (the two processes half each) against the server that signs
-every answer; per round the arrangements run in a shuffled order. Calls per second count every
-process's calls over the wall time of the slowest; CPU per call counts every client process,
-the pool's workers included.
+An asyncio process signs on one core at most (cryptography holds the GIL while it signs); Python web
+apps use more by running several worker processes. Both arrangements get the same total number of
+calls in flight (the two processes half each) against the server that signs every answer; per round
+they run in a shuffled order. Calls per second count every process's calls over the wall time of the
+slowest; CPU per call counts every client process.
+
+(A signing pool of worker processes inside one client was measured here too, won nowhere on the
+2-core machine, and was removed: see docs/performance.md.)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import CONCURRENCY, METHODS, ONE, POOL, ROOT, TWO, Settings
+from .config import CONCURRENCY, METHODS, ONE, ROOT, TWO, Settings
 from .figures import Figures, cell
 
 
@@ -30,13 +31,12 @@ class Worker:
         self._proc = proc
 
     @classmethod
-    async def start(cls, kind: str, keys_dir: Path, base_url: str) -> Worker:
-        """Start a `plain` or `pool` client process and wait until it is ready."""
+    async def start(cls, keys_dir: Path, base_url: str) -> Worker:
+        """Start a client process and wait until it is ready."""
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "benchmarks.performance.worker",
-            kind,
             str(keys_dir),
             base_url,
             cwd=ROOT,
@@ -45,7 +45,7 @@ class Worker:
         )
         worker = cls(proc)
         if await worker._line() != "ready":
-            raise RuntimeError(f"the {kind} worker did not start")
+            raise RuntimeError("a client worker did not start")
         return worker
 
     async def _line(self) -> str:
@@ -77,28 +77,22 @@ async def _timed(*runs: tuple[Worker, str, int, int]) -> tuple[float, float]:
 
 
 async def measure_cores(figures: Figures, keys_dir: Path, base_url: str, settings: Settings) -> None:
-    """Calls per second and client CPU per call of one process, the pool, and two processes."""
-    plain, other, pooled = await asyncio.gather(
-        Worker.start("plain", keys_dir, base_url),
-        Worker.start("plain", keys_dir, base_url),
-        Worker.start("pool", keys_dir, base_url),
-    )
+    """Calls per second and client CPU per call of one process and of two."""
+    plain, other = await asyncio.gather(Worker.start(keys_dir, base_url), Worker.start(keys_dir, base_url))
     n = settings.core_calls
 
     async def arrangement(name: str, method: str, c: int, calls: int) -> tuple[float, float]:
         if name == ONE:
             return await _timed((plain, method, calls, c))
-        if name == POOL:
-            return await _timed((pooled, method, calls, c))
         return await _timed((plain, method, calls // 2, c // 2), (other, method, calls - calls // 2, c - c // 2))
 
     shuffle = random.Random(15).shuffle
     try:
-        for rnd in range(settings.core_rounds + 1):  # round 0 warms up (the pool's workers start on first use)
+        for rnd in range(settings.core_rounds + 1):  # round 0 warms up (connections, caches)
             for method in METHODS:
                 for c in CONCURRENCY:
                     # At one call in flight a second process would stay idle: nothing to compare.
-                    names = [ONE, POOL] if c == 1 else [ONE, POOL, TWO]
+                    names = [ONE] if c == 1 else [ONE, TWO]
                     shuffle(names)
                     for name in names:
                         calls = n if rnd else min(max(2 * c, 32), n)
@@ -107,4 +101,4 @@ async def measure_cores(figures: Figures, keys_dir: Path, base_url: str, setting
                             figures.core_rate[cell(method, c)].add(name, calls / wall)
                             figures.core_cpu[cell(method, c)].add(name, cpu / calls * 1e6)
     finally:
-        await asyncio.gather(plain.close(), other.close(), pooled.close())
+        await asyncio.gather(plain.close(), other.close())

@@ -106,7 +106,7 @@ class Signer:
                 headers["Wechatpay-Serial"] = serial
 
     async def aclose(self) -> None:
-        """Close the signing key if it holds resources (a `ProcessPoolSigner`'s workers); the client calls it."""
+        """Close the signing key if it holds resources (an HSM session, open connections); the client calls it."""
         aclose = getattr(self._remote, "aclose", None)
         if aclose is not None:
             await aclose()
