@@ -157,8 +157,5 @@ assert catalogue.cache_info().currsize == 1
 
 
 def test_features_load_what_they_need_on_first_use() -> None:
-    probe = (
-        f"import sys, {NAME}; assert 'redis' not in sys.modules; "
-        f"{NAME}.RedisSeenIds; assert 'redis' in sys.modules"
-    )
+    probe = f"import sys, {NAME}; assert 'redis' not in sys.modules; {NAME}.RedisSeenIds; assert 'redis' in sys.modules"
     subprocess.run([sys.executable, "-c", probe], check=True)

@@ -79,10 +79,7 @@ class LoopBinding:
         """Whether the bound loop is another one, still open, of this process."""
         loop = self._loop
         return (
-            loop is not None
-            and self._pid == _pid
-            and not loop.is_closed()
-            and loop is not asyncio.get_running_loop()
+            loop is not None and self._pid == _pid and not loop.is_closed() and loop is not asyncio.get_running_loop()
         )
 
     def here(self) -> bool:

@@ -6,8 +6,8 @@ been handled already". The framework adapters in `_webhooks` combine the two.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -123,15 +123,13 @@ class NotificationParser:
             body=raw,
         )
 
-    @asynccontextmanager
-    async def processing(self, notification: Notification) -> AsyncIterator[Notification]:
+    def processing(self, notification: Notification) -> AbstractAsyncContextManager[Notification]:
         """Run the block once per notification id; the id is recorded only when the block succeeds.
 
         Raises DuplicateNotificationError when the id was processed already (acknowledge it) and
         NotificationError (status 503) while another delivery of the same id is in progress.
         """
-        async with self._guard.once(notification.id, notification.event_type):
-            yield notification
+        return self._guard.once(notification.id, notification.event_type, notification)
 
     def _decrypt(self, notification_id: str, resource: Mapping[str, Any]) -> dict[str, Any]:
         try:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol, runtime_checkable
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from .._config import SEEN_IDS
 from .._errors import ConfigurationError, DuplicateNotificationError, NotificationError
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -69,33 +71,69 @@ class ReplayGuard:
 
     def __init__(self, seen_ids: SeenIds | None) -> None:
         self.seen_ids = seen_ids
+        # Asked once: isinstance against a runtime Protocol walks its members (about 30 µs a delivery).
+        self._shared = seen_ids if isinstance(seen_ids, SharedSeenIds) else None
         self._in_flight: set[str] = set()
 
-    @asynccontextmanager
-    async def once(self, notification_id: str, event_type: str) -> AsyncIterator[None]:
-        """Raises DuplicateNotificationError when the id was processed already (acknowledge it) and
+    def once(self, notification_id: str, event_type: str, value: T) -> Once[T]:
+        """Held while the block processes the id; entering gives `value` (the notification).
+
+        Raises DuplicateNotificationError when the id was processed already (acknowledge it) and
         NotificationError (status 503) while another delivery of the same id is in progress.
         """
-        if notification_id in self._in_flight:
+        return Once(self, notification_id, event_type, value)
+
+
+class Once(Generic[T]):
+    """One delivery's hold on its notification id (`ReplayGuard.once`).
+
+    A class rather than a generator-based context manager: every notification goes through it,
+    and this costs it one object instead of a generator and its wrapper.
+    """
+
+    __slots__ = ("_claim", "_event_type", "_guard", "_id", "_value")
+
+    def __init__(self, guard: ReplayGuard, notification_id: str, event_type: str, value: T) -> None:
+        self._guard = guard
+        self._id = notification_id
+        self._event_type = event_type
+        self._value = value
+        self._claim: AbstractAsyncContextManager[object] | None = None
+
+    async def __aenter__(self) -> T:
+        guard, notification_id = self._guard, self._id
+        if notification_id in guard._in_flight:
             raise NotificationError(
                 f"notification {notification_id!r} is being processed by another delivery",
                 check="in-flight",
                 status=503,
                 notification_id=notification_id,
             )
-        self._in_flight.add(notification_id)
+        guard._in_flight.add(notification_id)
         try:
-            if isinstance(self.seen_ids, SharedSeenIds):  # the claim covers every process sharing the store
-                async with self.seen_ids.claim(notification_id, event_type):
-                    yield
-                return
-            if self.seen_ids is not None and await self.seen_ids.seen(notification_id):
-                raise DuplicateNotificationError(notification_id, event_type)
-            yield
-            if self.seen_ids is not None:
-                await self.seen_ids.add(notification_id)
+            if guard._shared is not None:  # the claim covers every process sharing the store
+                claim = guard._shared.claim(notification_id, self._event_type)
+                await claim.__aenter__()
+                self._claim = claim
+            elif guard.seen_ids is not None and await guard.seen_ids.seen(notification_id):
+                raise DuplicateNotificationError(notification_id, self._event_type)
+        except BaseException:
+            guard._in_flight.discard(notification_id)
+            raise
+        return self._value
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> bool | None:
+        guard = self._guard
+        try:
+            if self._claim is not None:
+                return await self._claim.__aexit__(kind, error, trace)
+            if kind is None and guard.seen_ids is not None:
+                await guard.seen_ids.add(self._id)  # recorded only once the block succeeded
+            return None
         finally:
-            self._in_flight.discard(notification_id)
+            guard._in_flight.discard(self._id)
 
 
 def store(seen_ids: SeenIds | bool) -> SeenIds | None:

@@ -39,7 +39,7 @@ def verification_message(timestamp: str, nonce: str, body: bytes) -> bytes:
 
 
 def _download(path: str) -> str | None:
-    """"unsigned" or "statement" for the downloads `_DOWNLOADS` names, None for any other path."""
+    """The kind of a download `_DOWNLOADS` names ("unsigned" or "statement"); None for any other path."""
     match = _DOWNLOADS.match(path)
     return None if match is None else match.lastgroup
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -95,7 +95,7 @@ class V2NotificationParser:
 
     def processing(self, notification: V2Notification) -> AbstractAsyncContextManager[V2Notification]:
         """Run the block once per notification id (see `NotificationParser.processing`)."""
-        return _once(self._guard, notification)
+        return self._guard.once(notification.id, notification.event_type, notification)
 
     def _payment(self, fields: xml.XmlDict, raw: bytes) -> V2Notification:
         try:
@@ -122,12 +122,6 @@ class V2NotificationParser:
 
     def __repr__(self) -> str:
         return f"<V2NotificationParser mchid={self.client.mchid!r} seen_ids={type(self.seen_ids).__name__}>"
-
-
-@asynccontextmanager
-async def _once(guard: ReplayGuard, notification: V2Notification) -> AsyncIterator[V2Notification]:
-    async with guard.once(notification.id, notification.event_type):
-        yield notification
 
 
 def decrypt_req_info(req_info: object, key: Secret) -> xml.XmlDict:
