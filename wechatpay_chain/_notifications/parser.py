@@ -170,11 +170,13 @@ def _headers(headers: HeadersInput) -> Mapping[str, str]:
         return headers  # aiohttp.web's: read as they are, not copied
     items = headers.items() if isinstance(headers, Mapping) else headers
     signed: CIMultiDict[str] = CIMultiDict()
-    for raw_name, value in items:
-        name = _latin1(raw_name)
-        if name[:10].lower() == "wechatpay-":  # only these are read: the rest is not decoded or copied
-            signed.add(name, _latin1(value))
+    for name, value in items:
+        if name[:10].lower() in _SIGNED_PREFIX:  # only these are read: the rest is not decoded or copied
+            signed.add(_latin1(name), _latin1(value))
     return signed
+
+
+_SIGNED_PREFIX = ("wechatpay-", b"wechatpay-")  # as str (most frameworks) or bytes (ASGI)
 
 
 def _latin1(value: str | bytes) -> str:

@@ -218,8 +218,10 @@ class _TooLarge(Exception):
 
 async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit: int) -> bytes | None:
     for name, value in headers:
+        if name.lower() != b"content-length":
+            continue
         digits = value.strip()
-        if name.lower() == b"content-length" and digits.isdigit() and (len(digits) > 18 or int(digits) > limit):
+        if digits.isdigit() and (len(digits) > 18 or int(digits) > limit):
             raise _TooLarge  # announced: refuse before reading a byte
     chunks: list[bytes] = []
     size = 0
