@@ -266,7 +266,7 @@ class Client:
         if self.refresher is not None:  # before the session: a download in flight ends as "closed"
             await self.refresher.close()
         await self._sessions.close()
-        for name in self.middleware:  # middlewares holding resources of their own (a signing pool)
+        for name in self.middleware:  # middlewares holding resources of their own (a remote signer's connections)
             aclose = getattr(self.middleware[name], "aclose", None)
             if aclose is not None:
                 await aclose()

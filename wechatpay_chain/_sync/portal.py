@@ -1,8 +1,8 @@
 """The event loop behind the sync API: one per process, in a daemon thread, started on first use.
 
 Blocking callers hand it coroutines and wait for their results; the async client and everything
-it holds (sessions, the certificate refresher, a signing pool) live in that loop only, so many
-threads can call at once without sharing anything but the loop's queue. A coroutine can hand a
+it holds (sessions, the certificate refresher, a remote signer's connections) live in that loop
+only, so many threads can call at once without sharing anything but the loop's queue. A coroutine can hand a
 function back to the thread that is waiting for it (`Caller.run`): notification handlers run
 in the web framework's thread, where its database connections and thread-locals are.
 
