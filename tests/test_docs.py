@@ -197,7 +197,7 @@ def test_the_quick_start_commands_are_independent() -> None:
     # Each has its own virtual environment and uses it by path, without activating it: run alone or
     # one after the other, neither builds on (or breaks) the other.
     assert demo["venv"] != tests["venv"]
-    assert demo["spec"] == "." and tests["spec"] == "'.[test]'"
+    assert demo["spec"] == "." and tests["spec"] == "'.[test,bench]'"
     assert demo["run"] == "python -m wechatpay_chain demo"
     assert tests["run"] == "python -m pytest -q -p no:cacheprovider"
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8")
