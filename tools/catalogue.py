@@ -26,10 +26,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from ._generated import ROOT, shared, write_or_check
+
 TARGET = ROOT / "wechatpay_chain" / "_catalogue" / "endpoints.json"
 NOTICE = ROOT / "wechatpay_chain" / "_catalogue" / "NOTICE.md"
-DEFAULT_SOURCE = ROOT.parent / "shared" / "catalogue" / "endpoints.json"
 
 # Provenance, as the source's README gives it: checked against that README on every run.
 REPOSITORY = "https://github.com/TheNorthMemory/wechatpay-openapi"
@@ -280,21 +280,17 @@ def check_provenance(source: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Write (or with --check, compare) the package's catalogue and notice; the status says if they were current."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help=f"default: {DEFAULT_SOURCE}")
+    parser.add_argument("--source", type=Path, help="default: ../shared/catalogue/endpoints.json")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if a file differs")
     args = parser.parse_args(argv)
-    catalogue = render(args.source)
+    source = args.source or shared("catalogue", "endpoints.json")
+    catalogue = render(source)
     outputs = {TARGET: catalogue, NOTICE: notice(json.loads(catalogue)["about"]["repairs"])}
-    stale = [path for path, text in outputs.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
-    if args.check:
-        for path in outputs:
-            print(f"{path.relative_to(ROOT)}: {'stale' if path in stale else 'current'} against {args.source}")
-        return 1 if stale else 0
-    for path, text in outputs.items():
-        path.write_text(text, encoding="utf-8")
-    count = catalogue.count("\n") - catalogue.split('"endpoints":[', 1)[0].count("\n") - 3
-    print(f"{TARGET.relative_to(ROOT)}: {count} endpoints, {len(catalogue.encode()):,} bytes from {args.source}")
-    return 0
+    status = write_or_check(outputs, check=args.check, source=source)
+    if not args.check:
+        count = catalogue.count("\n") - catalogue.split('"endpoints":[', 1)[0].count("\n") - 3
+        print(f"{TARGET.relative_to(ROOT)}: {count} endpoints, {len(catalogue.encode()):,} bytes from {source}")
+    return status
 
 
 if __name__ == "__main__":

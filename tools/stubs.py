@@ -31,13 +31,13 @@ import keyword
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from wechatpay_chain._catalogue.data import Endpoint, Schema, catalogue
 from wechatpay_chain._chain.nodes import segment
 
-ROOT = Path(__file__).resolve().parents[1]
+from ._generated import ROOT, write_or_check
+
 TARGET = ROOT / "wechatpay_chain" / "endpoints" / "__init__.pyi"
 NODE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "chain"})
 SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
@@ -343,14 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if the stubs differ")
     args = parser.parse_args(argv)
     text = render()
-    current = TARGET.exists() and TARGET.read_text(encoding="utf-8") == text
-    if args.check:
-        print(f"{TARGET.relative_to(ROOT)}: {'current' if current else 'stale'}")
-        return 0 if current else 1
-    TARGET.parent.mkdir(exist_ok=True)
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"{TARGET.relative_to(ROOT)}: {len(text.encode()):,} bytes, {text.count(chr(10)):,} lines")
-    return 0
+    status = write_or_check({TARGET: text}, check=args.check)
+    if not args.check:
+        print(f"{TARGET.relative_to(ROOT)}: {len(text.encode()):,} bytes, {text.count(chr(10)):,} lines")
+    return status
 
 
 if __name__ == "__main__":

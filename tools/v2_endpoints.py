@@ -1,7 +1,7 @@
 """Regenerate wechatpay_chain/_v2/endpoints.py, the APIv2 facts the client and the emulator use, from the catalogue.
 
-    python tools/v2_endpoints.py                  # from ../shared/catalogue/endpoints.json
-    python tools/v2_endpoints.py --source PATH --check   # exit 1 if the module is stale
+    python -m tools.v2_endpoints                        # from ../shared/catalogue/endpoints.json
+    python -m tools.v2_endpoints --source PATH --check  # exit 1 if the module is stale
 
 The catalogue (see its README) describes every APIv2 endpoint's body, query and answer. This keeps
 the few facts the package acts on, as sets of paths on the wire (the template without `v2/`);
@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from ._generated import ROOT, shared, write_or_check
+
 TARGET = ROOT / "wechatpay_chain" / "_v2" / "endpoints.py"
 HEADER = '''"""APIv2 facts from the endpoint catalogue: which calls need the certificate, a nonce, HMAC-SHA256.
 
@@ -35,15 +36,6 @@ SETS = {
     "UNSIGNED_REQUESTS": "calls whose request documents no `sign`",
     "UNSIGNED_ANSWERS": "calls whose answer documents no `sign` (files, pages and a few XML answers)",
 }
-
-
-def default_source() -> Path:
-    """The shared catalogue beside the checkout (or beside the folder of worktrees)."""
-    for parent in ROOT.parents:
-        candidate = parent / "shared" / "catalogue" / "endpoints.json"
-        if candidate.exists():
-            return candidate
-    return ROOT.parent / "shared" / "catalogue" / "endpoints.json"
 
 
 def facts(entries: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -103,18 +95,14 @@ def render(source: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write (or with --check, compare) the module; the exit status says whether it was current."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, default=None, help="the catalogue's endpoints.json")
+    parser.add_argument("--source", type=Path, help="default: ../shared/catalogue/endpoints.json")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if the module differs")
     args = parser.parse_args(argv)
-    source = args.source or default_source()
-    text = render(source)
-    current = TARGET.exists() and TARGET.read_text(encoding="utf-8") == text
-    if args.check:
-        print(f"{TARGET.name}: {'current' if current else 'stale'} against {source}")
-        return 0 if current else 1
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"{TARGET.name}: written from {source}")
-    return 0
+    source = args.source or shared("catalogue", "endpoints.json")
+    status = write_or_check({TARGET: render(source)}, check=args.check, source=source)
+    if not args.check:
+        print(f"{TARGET.relative_to(ROOT)}: written from {source}")
+    return status
 
 
 if __name__ == "__main__":

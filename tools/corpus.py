@@ -1,9 +1,9 @@
-"""Regenerate endpoints.jsonl, the conformance corpus tests/test_corpus.py runs, from its source.
+"""Regenerate tests/data/endpoints.jsonl, the conformance corpus tests/test_corpus.py runs, from its source.
 
-    python tests/data/refresh.py                        # from ../shared/corpus/endpoints.jsonl
-    python tests/data/refresh.py --source PATH --check  # exit 1 if the checked-in copy is stale
+    python -m tools.corpus                        # from ../shared/corpus/endpoints.jsonl
+    python -m tools.corpus --source PATH --check  # exit 1 if the checked-in copy is stale
 
-The tests read only the copy next to this script, so a clone runs them with no sibling folder.
+The tests read only that copy, so a clone runs them with no sibling folder.
 The copy keeps the fields the tests use, plus `doc` (the source page), in the source's order:
 the same source always gives the same bytes.
 """
@@ -15,9 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-TARGET = HERE / "endpoints.jsonl"
-DEFAULT_SOURCE = HERE.parents[2] / "shared" / "corpus" / "endpoints.jsonl"
+from ._generated import ROOT, shared, write_or_check
+
+TARGET = ROOT / "tests" / "data" / "endpoints.jsonl"
 FIELDS = ("doc", "method", "attr_chain", "template", "placeholders", "example_args")
 
 
@@ -34,17 +34,15 @@ def render(source: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write (or with --check, compare) the copy; the exit status says whether it was current."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help=f"default: {DEFAULT_SOURCE}")
+    parser.add_argument("--source", type=Path, help="default: ../shared/corpus/endpoints.jsonl")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if the copy differs")
     args = parser.parse_args(argv)
-    text = render(args.source)
-    current = TARGET.exists() and TARGET.read_text(encoding="utf-8") == text
-    if args.check:
-        print(f"{TARGET.name}: {'current' if current else 'stale'} against {args.source}")
-        return 0 if current else 1
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"{TARGET.name}: {text.count(chr(10))} endpoints from {args.source}")
-    return 0
+    source = args.source or shared("corpus", "endpoints.jsonl")
+    text = render(source)
+    status = write_or_check({TARGET: text}, check=args.check, source=source)
+    if not args.check:
+        print(f"{TARGET.relative_to(ROOT)}: {text.count(chr(10))} endpoints from {source}")
+    return status
 
 
 if __name__ == "__main__":
