@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Coroutine, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from .template import check_relative
 
@@ -61,8 +61,15 @@ def join(base: str, path: str) -> str:
     return base + path if base.endswith("/") else base + "/" + path
 
 
-class Verb(Protocol):
-    """The signature shared by the five HTTP verbs of a chain node."""
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Verb(Protocol[R_co]):
+    """The signature shared by the five HTTP verbs of a chain node; `R_co` is what a call gives back.
+
+    The async chain's verbs return a coroutine of the `Response` (`AsyncVerb`); the sync client's
+    return the `Response` itself (`wechatpay_chain.sync.BlockingVerb`): one signature for both.
+    """
 
     def __call__(
         self,
@@ -79,7 +86,7 @@ class Verb(Protocol):
         nonceless: bool | None = None,
         placeholders: Mapping[str, PlaceholderValue] | None = None,
         **values: PlaceholderValue,
-    ) -> Coroutine[Any, Any, Response]:
+    ) -> R_co:
         """Fill the placeholders, then build, sign, send and verify the call.
 
         APIv2 (`v2/…`): `xml=` holds the fields (the client adds nonce_str and sign),
@@ -89,6 +96,9 @@ class Verb(Protocol):
         `placeholders={"json": …}`; any other placeholder can be given either way.
         """
         ...
+
+
+AsyncVerb = Verb[Coroutine[Any, Any, "Response"]]
 
 
 class _Verb:
@@ -102,11 +112,11 @@ class _Verb:
     @overload
     def __get__(self, node: None, owner: type) -> _Verb: ...
     @overload
-    def __get__(self, node: Chain, owner: type) -> Verb: ...
-    def __get__(self, node: Chain | None, owner: type) -> _Verb | Verb:
+    def __get__(self, node: Chain, owner: type) -> AsyncVerb: ...
+    def __get__(self, node: Chain | None, owner: type) -> _Verb | AsyncVerb:
         if node is None:
             return self
-        verb: Verb = partial(node._call, self.method)
+        verb: AsyncVerb = partial(node._call, self.method)
         # Kept on the node (this descriptor only reads), so that the next `node.get` is a plain
         # attribute read, as a cached hop is.
         object.__setattr__(node, self.method.lower(), verb)

@@ -6,39 +6,19 @@ build on the async client (one parser, one request builder); this layer only wai
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from .._chain.nodes import Chain as AsyncChain
+from .._chain.nodes import Verb
 from .portal import portal
 
 if TYPE_CHECKING:
     from .._models import Response
-    from .._types import Headers, PlaceholderValue, Query, TimeoutTypes
 
 
-class BlockingVerb(Protocol):
-    """The signature shared by the five HTTP verbs of a blocking chain node (the async verbs', blocking)."""
-
-    def __call__(
-        self,
-        *,
-        json: Any = None,
-        query: Query | None = None,
-        body: bytes | str | None = None,
-        headers: Headers | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutTypes | None = None,
-        idempotent: bool | None = None,
-        xml: Mapping[str, Any] | None = None,
-        security: bool | None = None,
-        nonceless: bool | None = None,
-        placeholders: Mapping[str, PlaceholderValue] | None = None,
-        **values: PlaceholderValue,
-    ) -> Response:
-        """Fill the placeholders, then build, sign, send and verify the call; returns when it is done."""
-        ...
+class BlockingVerb(Verb["Response"], Protocol):
+    """The signature shared by the five verbs of a blocking chain node: the async verbs', returning the Response."""
 
 
 class _Verb:
